@@ -1,0 +1,73 @@
+# Finds every dependency and wraps the awkward ones in gavamoe:: targets.
+#
+# LibTorch comes from PyPI's torch wheel (CMAKE_PREFIX_PATH = torch.utils.cmake_prefix_path).
+# That wheel is built with CUDA; its TorchConfig insists on a CUDA toolkit. When the toolkit
+# is present (or GAVAMOE_CUDA=ON) we use TorchConfig and compile the CUDA/NCCL paths; without
+# it we import the CPU libraries of the same wheel directly, so a CPU-only box still builds.
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(spdlog REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+pkg_check_modules(XLSXWRITER REQUIRED IMPORTED_TARGET xlsxwriter)
+find_library(SENTENCEPIECE_TRAIN_LIBRARY sentencepiece_train REQUIRED)
+add_library(gavamoe::sentencepiece INTERFACE IMPORTED)
+target_link_libraries(gavamoe::sentencepiece INTERFACE PkgConfig::SENTENCEPIECE ${SENTENCEPIECE_TRAIN_LIBRARY})
+add_library(gavamoe::xlsxwriter ALIAS PkgConfig::XLSXWRITER)
+
+# Locate the wheel's cmake folder first without loading TorchConfig.
+find_path(GAVAMOE_TORCH_CMAKE_DIR TorchConfig.cmake PATH_SUFFIXES Torch REQUIRED)
+get_filename_component(GAVAMOE_TORCH_ROOT "${GAVAMOE_TORCH_CMAKE_DIR}/../../.." ABSOLUTE)
+
+if(GAVAMOE_CUDA STREQUAL "AUTO")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(GAVAMOE_WITH_CUDA ON)
+  else()
+    set(GAVAMOE_WITH_CUDA OFF)
+  endif()
+else()
+  set(GAVAMOE_WITH_CUDA ${GAVAMOE_CUDA})
+endif()
+
+add_library(gavamoe::torch INTERFACE IMPORTED)
+if(GAVAMOE_WITH_CUDA)
+  # TorchConfig's CUDA search: architectures are only needed for .cu files, which we have none of.
+  if(NOT DEFINED TORCH_CUDA_ARCH_LIST)
+    set(TORCH_CUDA_ARCH_LIST "9.0")
+  endif()
+  find_package(Torch REQUIRED CONFIG)
+  target_link_libraries(gavamoe::torch INTERFACE ${TORCH_LIBRARIES})
+  target_compile_definitions(gavamoe::torch INTERFACE GAVAMOE_WITH_CUDA USE_C10D_NCCL)
+  message(STATUS "gavamoe: LibTorch ${Torch_VERSION} with CUDA and NCCL")
+else()
+  set(lib "${GAVAMOE_TORCH_ROOT}/lib")
+  foreach(part c10 torch_cpu torch)
+    find_library(GAVAMOE_TORCH_${part} ${part} PATHS "${lib}" NO_DEFAULT_PATH REQUIRED)
+  endforeach()
+  target_include_directories(gavamoe::torch SYSTEM INTERFACE "${GAVAMOE_TORCH_ROOT}/include"
+                             "${GAVAMOE_TORCH_ROOT}/include/torch/csrc/api/include")
+  target_link_libraries(gavamoe::torch INTERFACE ${GAVAMOE_TORCH_c10} ${GAVAMOE_TORCH_torch_cpu}
+                                                 ${GAVAMOE_TORCH_torch})
+  target_compile_definitions(gavamoe::torch INTERFACE _GLIBCXX_USE_CXX11_ABI=1)
+  message(STATUS "gavamoe: LibTorch from ${GAVAMOE_TORCH_ROOT}, CPU only")
+endif()
+target_compile_definitions(gavamoe::torch INTERFACE USE_DISTRIBUTED USE_C10D_GLOO)
+# The wheel's libraries find their CUDA neighbours through their own RUNPATH; ours must find them.
+set(CMAKE_BUILD_RPATH "${GAVAMOE_TORCH_ROOT}/lib")
+set(CMAKE_INSTALL_RPATH "${GAVAMOE_TORCH_ROOT}/lib")
+
+# Every LibTorch target shares one precompiled header: a rebuild of one file then takes seconds.
+function(gavamoe_torch_target target)
+  if(GAVAMOE_PCH)
+    if(NOT TARGET gavamoe_torch_pch)
+      file(WRITE "${CMAKE_BINARY_DIR}/torch_pch.cpp" "")
+      add_library(gavamoe_torch_pch STATIC "${CMAKE_BINARY_DIR}/torch_pch.cpp")
+      target_link_libraries(gavamoe_torch_pch PUBLIC gavamoe::torch)
+      target_precompile_headers(gavamoe_torch_pch PUBLIC <torch/torch.h>)
+    endif()
+    target_precompile_headers(${target} REUSE_FROM gavamoe_torch_pch)
+  endif()
+endfunction()

@@ -1,0 +1,38 @@
+// What every subcommand shares: the common options and the run setup.
+//
+// Each subcommand lives in src/cli/<name>.cpp and exposes register_<name>(root, common), which
+// adds a CLI11 subcommand whose callback does the work. Options go after the subcommand;
+// --threads, --seed, --log-level, --config and --set are accepted by every one of them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gavamoe/core/config.hpp"
+
+namespace gavamoe::cli {
+
+struct CommonOptions {
+  int threads = 0;  // 0: all cores
+  uint64_t seed = 1;
+  std::string log_level = "info";
+  std::string config;              // run config file
+  std::vector<std::string> sets;   // section.key=value overrides
+};
+
+// Adds --threads, --seed, --log-level, --config, --set to a subcommand.
+void add_common_options(CLI::App* command, CommonOptions& common);
+
+// Applies log level, thread count and seed; returns the run config (--config then --set).
+RunConfig setup_run(const CommonOptions& common);
+
+// A subcommand that exists in --help but is not built yet: exit code 2.
+void register_not_implemented(CLI::App& root, CommonOptions& common, const std::string& name,
+                              const std::string& description);
+
+// `gavamoe data stats`, added under the `data` subcommand.
+void register_data_stats(CLI::App* data, CommonOptions& common);
+
+}  // namespace gavamoe::cli

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Sets up gavamoe on Debian 12: system packages, a venv with the pinned LibTorch, a Release build.
+#
+#   scripts/setup.sh            packages + venv + build in build/
+#   GAVAMOE_VENV=DIR            venv location (default ~/.cache/gavamoe/venv, reused when present)
+#   GAVAMOE_BUILD=DIR           build folder (default build/)
+#   GAVAMOE_SKIP_APT=1          do not touch system packages
+#   GAVAMOE_TEST_PYTHON=1       also install the Python packages the tests compare against
+set -euo pipefail
+
+TORCH_VERSION="2.11.0"
+TEST_PYTHON_PACKAGES="numpy safetensors sentencepiece transformers==4.57.1"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${GAVAMOE_VENV:-$HOME/.cache/gavamoe/venv}"
+BUILD="${GAVAMOE_BUILD:-$ROOT/build}"
+APT_PACKAGES=(build-essential cmake pkg-config git ccache python3 python3-venv
+  libsentencepiece-dev sentencepiece nlohmann-json3-dev libcli11-dev libspdlog-dev
+  libgtest-dev libxlsxwriter-dev zlib1g-dev)
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+if [[ "${GAVAMOE_SKIP_APT:-0}" != 1 ]]; then
+  missing=()
+  for package in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$package")
+  done
+  if ((${#missing[@]})); then
+    step "installing Debian packages: ${missing[*]}"
+    SUDO=""
+    [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  step "creating the venv $VENV"
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" -c "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '$TORCH_VERSION')" 2>/dev/null; then
+  step "installing torch==$TORCH_VERSION (LibTorch with CUDA; several GB, once)"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "torch==$TORCH_VERSION"
+fi
+if [[ "${GAVAMOE_TEST_PYTHON:-0}" == 1 ]]; then
+  step "installing the Python reference packages for the tests"
+  "$VENV/bin/pip" install -q --disable-pip-version-check $TEST_PYTHON_PACKAGES
+fi
+
+TORCH_PREFIX="$("$VENV/bin/python" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)"
+cuda_args=()
+if [[ -x /usr/local/cuda/bin/nvcc ]] && ! command -v nvcc >/dev/null; then
+  cuda_args+=("-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc")
+fi
+step "configuring and building in $BUILD"
+cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$TORCH_PREFIX" \
+  "${cuda_args[@]}" >"$BUILD.configure.log" 2>&1 || { cat "$BUILD.configure.log"; exit 1; }
+cmake --build "$BUILD" -j"$(nproc)"
+echo "gavamoe built: $BUILD/gavamoe" >&2

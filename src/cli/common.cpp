@@ -1,0 +1,46 @@
+// Common options and run setup shared by every subcommand.
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+
+#include <thread>
+
+#include "gavamoe/cli/command.hpp"
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/core/log.hpp"
+
+namespace gavamoe::cli {
+
+void add_common_options(CLI::App* command, CommonOptions& common) {
+  command->add_option("--threads", common.threads, "CPU threads for LibTorch (0: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--seed", common.seed, "Seed for data order, initialisation and sampling");
+  command->add_option("--log-level", common.log_level, "trace, debug, info, warn, error, off");
+  command->add_option("--config", common.config, "Run config JSON (configs/<dataset>-<size>.json)");
+  command->add_option("--set", common.sets, "Override one config key: section.key=value")
+      ->take_all()
+      ->allow_extra_args(false);
+}
+
+RunConfig setup_run(const CommonOptions& common) {
+  log::set_level(log::parse_level(common.log_level));
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  const int threads = common.threads > 0 ? common.threads : std::max(1, cores);
+  at::set_num_threads(threads);
+  at::manual_seed(common.seed);
+  RunConfig config;
+  if (!common.config.empty()) config.merge_file(common.config);
+  config.set_all(common.sets);
+  return config;
+}
+
+void register_not_implemented(CLI::App& root, CommonOptions& common, const std::string& name,
+                              const std::string& description) {
+  CLI::App* command = root.add_subcommand(name, description + " (not implemented in this version)");
+  command->allow_extras();
+  add_common_options(command, common);
+  command->callback([name] {
+    throw Error("gavamoe " + name + ": not implemented in this version");
+  });
+}
+
+}  // namespace gavamoe::cli

@@ -1,0 +1,64 @@
+// gavamoe: one binary, one subcommand per stage of the pipeline.
+//
+//   data        make, import and inspect datasets; train tokenizers
+//   pretrain-vae  cluster (user, item) pairs with the VAE-GMM
+//   train       train the cluster-gated mixture-of-experts explainer
+//   infer       generate explanations for a data subset
+//   eval        BLEU, ROUGE and explainability metrics
+//   generate    run a plain Hugging Face Llama folder on a prompt
+//   export      write a trained model back in the Hugging Face layout
+//
+// Every user error is one line on stderr and exit code 2.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <exception>
+
+#include "gavamoe/cli/command.hpp"
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/core/log.hpp"
+
+namespace gavamoe::cli {
+void register_data(CLI::App& root, CommonOptions& common);
+void register_eval(CLI::App& root, CommonOptions& common);
+}  // namespace gavamoe::cli
+
+namespace {
+
+constexpr int kUserErrorExit = 2;
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace gavamoe;
+  CLI::App app{"gavamoe: personalised explanations from a cluster-gated mixture-of-experts Llama"};
+  app.set_version_flag("--version", "gavamoe 0.1.0");
+  app.require_subcommand(1);
+  cli::CommonOptions common;
+  cli::register_data(app, common);
+  cli::register_not_implemented(app, common, "pretrain-vae",
+                                "Cluster (user, item) pairs with the VAE-GMM");
+  cli::register_not_implemented(app, common, "train",
+                                "Train the cluster-gated mixture-of-experts explainer");
+  cli::register_not_implemented(app, common, "infer", "Generate explanations for a data subset");
+  cli::register_eval(app, common);
+  cli::register_not_implemented(app, common, "generate",
+                                "Run a plain Hugging Face Llama folder on a prompt");
+  cli::register_not_implemented(app, common, "export",
+                                "Write a trained model back in the Hugging Face layout");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : kUserErrorExit;
+  } catch (const Error& e) {
+    log::error("%s", e.what());
+    return kUserErrorExit;
+  } catch (const std::bad_alloc&) {
+    log::error("out of memory");
+    return kUserErrorExit;
+  } catch (const std::exception& e) {
+    log::error("internal error: %s", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,80 @@
+// Progress bar on a terminal, periodic log lines elsewhere.
+#include "gavamoe/core/progress.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+#include "gavamoe/core/log.hpp"
+
+namespace gavamoe {
+namespace {
+
+constexpr int kBarWidth = 24;
+
+std::string format_duration(double seconds) {
+  if (seconds < 0 || seconds > 1e7) return "?";
+  const auto total = static_cast<long>(seconds + 0.5);
+  if (total >= 3600) return log::format("%ldh%02ldm", total / 3600, (total / 60) % 60);
+  return log::format("%ldm%02lds", total / 60, total % 60);
+}
+
+}  // namespace
+
+Progress::Progress(std::string label, int64_t total, std::string unit, double log_interval_s)
+    : label_(std::move(label)),
+      total_(total),
+      unit_(std::move(unit)),
+      log_interval_s_(log_interval_s),
+      terminal_(::isatty(STDERR_FILENO) == 1),
+      start_(std::chrono::steady_clock::now()),
+      last_print_(start_) {}
+
+Progress::~Progress() {
+  if (terminal_ && !finished_ && last_done_ > 0) std::fputc('\n', stderr);
+}
+
+std::string Progress::render(int64_t done, double loss) const {
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0.0;
+  const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : -1.0;
+  std::string text = label_ + " ";
+  if (terminal_ && total_ > 0) {
+    const int filled = static_cast<int>(kBarWidth * done / total_);
+    text += "[" + std::string(filled, '#') + std::string(kBarWidth - filled, '.') + "] ";
+  }
+  text += log::format("%lld/%lld %s, %.1f %s/s, ETA %s", static_cast<long long>(done),
+                      static_cast<long long>(total_), unit_.c_str(), rate, unit_.c_str(),
+                      format_duration(eta).c_str());
+  if (loss >= 0) text += log::format(", loss %.4f", loss);
+  return text;
+}
+
+void Progress::update(int64_t done, double loss) {
+  last_done_ = done;
+  last_loss_ = loss;
+  const auto now = std::chrono::steady_clock::now();
+  const double since = std::chrono::duration<double>(now - last_print_).count();
+  if (terminal_) {
+    if (since < 0.1 && done < total_) return;
+    std::fprintf(stderr, "\r%s\033[K", render(done, loss).c_str());
+    std::fflush(stderr);
+  } else {
+    if (since < log_interval_s_) return;
+    log::info("%s", render(done, loss).c_str());
+  }
+  last_print_ = now;
+}
+
+void Progress::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (terminal_) {
+    std::fprintf(stderr, "\r%s\033[K\n", render(last_done_, last_loss_).c_str());
+  } else {
+    log::info("%s", render(last_done_, last_loss_).c_str());
+  }
+}
+
+}  // namespace gavamoe

@@ -1,0 +1,791 @@
+// pretrain-vae: stage A, GMM initialisation, stage B, checkpoints and outputs (vae_trainer.hpp).
+//
+// Shapes: N records, B batch, D latent width, K clusters, C = 5 rating classes.
+#include "gavamoe/train/vae_trainer.hpp"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "gavamoe/core/atomic_file.hpp"
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/core/log.hpp"
+#include "gavamoe/plot/svg.hpp"
+
+namespace gavamoe {
+namespace {
+
+using nlohmann::json;
+constexpr int64_t kEvalBatch = 8192;
+constexpr int64_t kMaxPlotPoints = 4000;
+constexpr double kBiasRegularisation = 10.0;  // user_item_bias baseline, as in Koren (2008)
+constexpr int kBiasSweeps = 10;
+constexpr const char* kCheckpointName = "checkpoint.pt";
+
+template <typename T>
+T config_value(const json& section, const std::string& key) {
+  try {
+    return section.at(key).get<T>();
+  } catch (const json::exception&) {
+    throw Error("config key 'vae." + key + "' is missing or has the wrong type");
+  }
+}
+
+// Everything the final report needs, per record.
+struct RecordOutputs {
+  torch::Tensor ce;        // [N] cross-entropy of decode(mu)
+  torch::Tensor expected;  // [N] expected rating sum_c p_c (c + 1)
+  torch::Tensor correct;   // [N] argmax class == true class
+  torch::Tensor cluster;   // [N] int64
+  torch::Tensor gamma;     // [N, K] float64
+  torch::Tensor mu;        // [N, D]
+};
+
+struct RatingMetrics {
+  double ce = 0, accuracy = 0, rmse = 0, mae = 0;
+};
+
+class VaeRun {
+ public:
+  VaeRun(const Dataset& data, const VaeTrainOptions& options, std::string run_dir)
+      : data_(data), o_(options), dir_(std::move(run_dir)), device_(pick_device(options.device)) {
+    o_.model.n_users = data.users.size();
+    o_.model.n_items = data.items.size();
+    prepare_records();
+  }
+
+  json run(bool resume) {
+    torch::manual_seed(o_.seed);
+    model_ = VaeGmm(o_.model);
+    model_->to(device_);
+    if (resume) load_checkpoint();
+    if (stage_ == "A") stage_a();
+    if (stage_ == "gmm") fit_prior();
+    if (stage_ == "B") stage_b();
+    return write_outputs();
+  }
+
+ private:
+  static torch::Device pick_device(const std::string& name) {
+    if (name == "cpu") return torch::kCPU;
+    if (name == "cuda" || name == "auto") {
+      if (torch::cuda::is_available()) return torch::kCUDA;
+      if (name == "cuda") throw Error("vae.device=cuda but no CUDA device is available");
+      return torch::kCPU;
+    }
+    throw Error("vae.device must be auto, cpu or cuda, got \"" + name + "\"");
+  }
+
+  void prepare_records() {
+    const int64_t n = static_cast<int64_t>(data_.records.size());
+    std::vector<int64_t> classes(n);
+    for (int64_t r = 0; r < n; ++r) {
+      const double rating = data_.records[r].rating;
+      if (!(rating >= 1 && rating <= 5))
+        throw file_error(data_.path, "record " + std::to_string(r),
+                         "rating " + std::to_string(rating) + " is outside 1..5");
+      classes[r] = std::llround(rating) - 1;
+    }
+    users_ = torch::tensor(data_.user_of, torch::kLong).to(device_);
+    items_ = torch::tensor(data_.item_of, torch::kLong).to(device_);
+    classes_ = torch::tensor(classes, torch::kLong).to(device_);
+
+    train_ = data_.subset(o_.train_subset);
+    if (train_.empty())
+      throw Error(data_.path + ": the " + subset_name(o_.train_subset) +
+                  " subset is empty (vae.train_subset)");
+    const auto& validation = data_.subset(Subset::validation);
+    if (validation.empty() || o_.train_subset == Subset::validation) {
+      // Hold out a seeded share of the training records for early stopping.
+      std::vector<int64_t> shuffled = train_;
+      std::shuffle(shuffled.begin(), shuffled.end(), std::mt19937_64(o_.seed ^ 0x5eedULL));
+      const auto held = static_cast<size_t>(
+          std::max<double>(1.0, std::floor(o_.holdout_fraction * shuffled.size())));
+      if (held >= shuffled.size())
+        throw Error(data_.path + ": too few training records to hold out an early-stopping set");
+      stop_.assign(shuffled.begin(), shuffled.begin() + held);
+      train_.assign(shuffled.begin() + held, shuffled.end());
+      std::sort(stop_.begin(), stop_.end());
+      std::sort(train_.begin(), train_.end());
+      stop_name_ = "holdout of " + std::string(subset_name(o_.train_subset));
+    } else {
+      stop_ = validation;
+      stop_name_ = "validation";
+    }
+    std::vector<int64_t> user_seen(data_.users.size(), 0), item_seen(data_.items.size(), 0);
+    for (int64_t r : train_) {
+      user_seen[data_.user_of[r]] = 1;
+      item_seen[data_.item_of[r]] = 1;
+    }
+    trained_users_ = torch::tensor(user_seen, torch::kLong).to(torch::kBool);
+    trained_items_ = torch::tensor(item_seen, torch::kLong).to(torch::kBool);
+    log::info(
+        "pretrain-vae: %zu training records (%s), %zu early-stopping records (%s), "
+        "%lld users, %lld items, device %s",
+        train_.size(), subset_name(o_.train_subset), stop_.size(), stop_name_.c_str(),
+        static_cast<long long>(data_.users.size()), static_cast<long long>(data_.items.size()),
+        device_.str().c_str());
+  }
+
+  // Reseeds torch and returns the epoch's shuffled training positions: epochs do not depend
+  // on one another's random draws, which is what makes resuming exact.
+  torch::Tensor epoch_order(int stage, int64_t epoch) {
+    const uint64_t epoch_seed = o_.seed * 1000003ULL + stage * 10007ULL + epoch;
+    torch::manual_seed(epoch_seed);
+    std::vector<int64_t> order = train_;
+    std::shuffle(order.begin(), order.end(), std::mt19937_64(epoch_seed));
+    return torch::tensor(order, torch::kLong).to(device_);
+  }
+
+  // One pass over the training records; returns the mean loss and the records/s.
+  template <typename LossFn>
+  std::pair<double, double> train_epoch(torch::optim::Optimizer& optimizer, int stage,
+                                        int64_t epoch, int64_t batch_size, LossFn loss_fn) {
+    model_->train();
+    const auto order = epoch_order(stage, epoch);
+    const int64_t n = order.size(0);
+    const auto start = std::chrono::steady_clock::now();
+    auto total = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device_));
+    for (int64_t begin = 0; begin < n; begin += batch_size) {
+      const auto index = order.slice(0, begin, std::min(n, begin + batch_size));
+      optimizer.zero_grad();
+      const auto loss = loss_fn(users_.index_select(0, index), items_.index_select(0, index),
+                                classes_.index_select(0, index));
+      loss.backward();
+      optimizer.step();
+      total += loss.detach().to(torch::kDouble) * index.size(0);
+    }
+    model_->fill_untrained_rows(trained_users_, trained_items_);
+    const double mean = total.item<double>() / n;
+    if (!std::isfinite(mean))
+      throw Error("pretrain-vae: the training loss is not finite (try a smaller learning rate)");
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return {mean, n / std::max(seconds, 1e-9)};
+  }
+
+  // Mean loss on `positions` in eval mode at z = mu: cross-entropy, plus kl_weight * KL.
+  double evaluation_loss(const std::vector<int64_t>& positions, double kl_weight) {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    const auto index_all = torch::tensor(positions, torch::kLong).to(device_);
+    const int64_t n = index_all.size(0);
+    double total = 0;
+    for (int64_t begin = 0; begin < n; begin += kEvalBatch) {
+      const auto index = index_all.slice(0, begin, std::min(n, begin + kEvalBatch));
+      const auto loss =
+          model_->vade_loss(users_.index_select(0, index), items_.index_select(0, index),
+                            classes_.index_select(0, index), kl_weight);
+      total += (kl_weight > 0 ? loss.total : loss.reconstruction).item<double>() * index.size(0);
+    }
+    return total / n;
+  }
+
+  void record_epoch(const char* stage, int64_t epoch, double train_loss, double val_loss,
+                    double records_per_s) {
+    epochs_.push_back({{"stage", stage},
+                       {"epoch", epoch + 1},
+                       {"train_loss", train_loss},
+                       {"val_loss", val_loss}});
+    log::info("stage %s epoch %lld: train loss %.5f, %s loss %.5f, %.0f records/s", stage,
+              static_cast<long long>(epoch + 1), train_loss, stop_name_.c_str(), val_loss,
+              records_per_s);
+  }
+
+  void stage_a() {
+    torch::optim::Adam optimizer(model_->parameters(), torch::optim::AdamOptions(o_.pretrain_lr));
+    if (optimizer_state_) optimizer.load(*optimizer_state_);
+    optimizer_state_.reset();
+    for (; epoch_ < o_.pretrain_epochs && bad_epochs_ < o_.patience; ++epoch_) {
+      const auto [train_loss, speed] =
+          train_epoch(optimizer, 0, epoch_, o_.pretrain_batch_size,
+                      [&](const auto& u, const auto& i, const auto& c) {
+                        return model_->pretrain_loss(u, i, c);
+                      });
+      const double val_loss = evaluation_loss(stop_, 0.0);
+      record_epoch("A", epoch_, train_loss, val_loss, speed);
+      if (val_loss < best_loss_) {
+        best_loss_ = val_loss;
+        bad_epochs_ = 0;
+        best_.clear();
+        for (const auto& p : model_->parameters()) best_.push_back(p.detach().clone());
+      } else {
+        ++bad_epochs_;
+      }
+      save_checkpoint(&optimizer, epoch_ + 1);
+    }
+    if (bad_epochs_ >= o_.patience)
+      log::info("stage A: early stop, best %s loss %.5f", stop_name_.c_str(), best_loss_);
+    if (!best_.empty()) {
+      torch::NoGradGuard no_grad;
+      auto params = model_->parameters();
+      for (size_t k = 0; k < params.size(); ++k) params[k].copy_(best_[k]);
+    }
+    stage_ = "gmm";
+    epoch_ = 0;
+  }
+
+  void fit_prior() {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    const auto index = torch::tensor(train_, torch::kLong).to(device_);
+    std::vector<torch::Tensor> mus;
+    for (int64_t begin = 0; begin < index.size(0); begin += kEvalBatch) {
+      const auto part = index.slice(0, begin, std::min(index.size(0), begin + kEvalBatch));
+      mus.push_back(model_->encode(users_.index_select(0, part), items_.index_select(0, part)).mu);
+    }
+    GaussianMixtureOptions gmm_options = o_.gmm;
+    gmm_options.components = o_.model.clusters;
+    gmm_options.seed = o_.seed;
+    const auto mixture = GaussianMixture::fit(torch::cat(mus), gmm_options);
+    model_->set_prior(mixture);
+    const auto weights = mixture.weights().cpu().contiguous();
+    gmm_info_ = {{"iterations", mixture.iterations()},
+                 {"converged", mixture.converged()},
+                 {"weights", std::vector<double>(weights.data_ptr<double>(),
+                                                 weights.data_ptr<double>() + weights.numel())}};
+    log::info("GMM: %lld EM iterations, %s", static_cast<long long>(mixture.iterations()),
+              mixture.converged() ? "converged" : "not converged (iteration limit)");
+    stage_ = "B";
+    epoch_ = 0;
+    save_checkpoint(nullptr, 0);
+  }
+
+  void stage_b() {
+    torch::optim::Adam optimizer(model_->parameters(), torch::optim::AdamOptions(o_.vade_lr));
+    if (optimizer_state_) optimizer.load(*optimizer_state_);
+    optimizer_state_.reset();
+    for (; epoch_ < o_.vade_epochs; ++epoch_) {
+      for (auto& group : optimizer.param_groups())
+        static_cast<torch::optim::AdamOptions&>(group.options()).lr(o_.vade_learning_rate(epoch_));
+      const double s = o_.kl_weight(epoch_);
+      const auto [train_loss, speed] =
+          train_epoch(optimizer, 1, epoch_, o_.vade_batch_size,
+                      [&](const auto& u, const auto& i, const auto& c) {
+                        return model_->vade_loss(u, i, c, s).total;
+                      });
+      record_epoch("B", epoch_, train_loss, evaluation_loss(stop_, s), speed);
+      save_checkpoint(&optimizer, epoch_ + 1);
+    }
+    stage_ = "done";
+  }
+
+  // checkpoint.pt: model and optimizer state, the best stage-A weights and a JSON "meta".
+  void save_checkpoint(torch::optim::Optimizer* optimizer, int64_t epochs_done) {
+    torch::serialize::OutputArchive archive, model_archive, best_archive, optimizer_archive;
+    model_->save(model_archive);
+    archive.write("model", model_archive);
+    for (size_t k = 0; k < best_.size(); ++k) best_archive.write(std::to_string(k), best_[k]);
+    archive.write("best", best_archive);
+    if (optimizer) {
+      optimizer->save(optimizer_archive);
+      archive.write("optimizer", optimizer_archive);
+    }
+    const json meta = {{"stage", stage_},         {"epoch", epochs_done},
+                       {"best_loss", best_loss_}, {"bad_epochs", bad_epochs_},
+                       {"epochs", epochs_},       {"gmm", gmm_info_},
+                       {"seed", o_.seed},         {"has_optimizer", optimizer != nullptr},
+                       {"n_best", best_.size()}};
+    archive.write("meta", c10::IValue(meta.dump()));
+    AtomicFile file(dir_ + "/" + kCheckpointName, true);
+    archive.save_to(file.stream());
+    file.stream().flush();
+    if (!file.stream()) throw file_error(dir_ + "/" + kCheckpointName, "write failed");
+    file.commit();
+  }
+
+  void load_checkpoint() {
+    const std::string path = dir_ + "/" + kCheckpointName;
+    torch::serialize::InputArchive archive, model_archive, best_archive;
+    json meta;
+    try {
+      archive.load_from(path, device_);
+      c10::IValue meta_value;
+      archive.read("meta", meta_value);
+      meta = json::parse(meta_value.toStringRef());
+      archive.read("model", model_archive);
+      model_->load(model_archive);
+      archive.read("best", best_archive);
+      for (int64_t k = 0; k < meta.at("n_best").get<int64_t>(); ++k) {
+        torch::Tensor t;
+        best_archive.read(std::to_string(k), t);
+        best_.push_back(t);
+      }
+      if (meta.at("has_optimizer").get<bool>()) {
+        optimizer_state_ = std::make_unique<torch::serialize::InputArchive>();
+        archive.read("optimizer", *optimizer_state_);
+      }
+    } catch (const c10::Error&) {
+      throw file_error(path, "not a readable checkpoint of this model");
+    } catch (const json::exception&) {
+      throw file_error(path, "checkpoint metadata is damaged");
+    }
+    stage_ = meta.at("stage").get<std::string>();
+    epoch_ = meta.at("epoch").get<int64_t>();
+    best_loss_ = meta.at("best_loss").is_number() ? meta.at("best_loss").get<double>()
+                                                  : std::numeric_limits<double>::infinity();
+    bad_epochs_ = meta.at("bad_epochs").get<int64_t>();
+    epochs_ = meta.at("epochs");
+    gmm_info_ = meta.at("gmm");
+    log::info("resuming %s: stage %s after epoch %lld", dir_.c_str(), stage_.c_str(),
+              static_cast<long long>(epoch_));
+  }
+
+  RecordOutputs evaluate_all() {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    const int64_t n = users_.size(0);
+    std::vector<torch::Tensor> ce, expected, correct, cluster, gamma, mu;
+    const auto rating_values =
+        torch::arange(1, kRatingClasses + 1, users_.options().dtype(torch::kFloat));
+    for (int64_t begin = 0; begin < n; begin += kEvalBatch) {
+      const int64_t end = std::min(n, begin + kEvalBatch);
+      const auto enc = model_->encode(users_.slice(0, begin, end), items_.slice(0, begin, end));
+      const auto logits = model_->decode(enc.mu);
+      const auto classes = classes_.slice(0, begin, end);
+      ce.push_back(torch::nn::functional::cross_entropy(
+          logits, classes,
+          torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone)));
+      expected.push_back((torch::softmax(logits, 1) * rating_values).sum(1));
+      correct.push_back(logits.argmax(1) == classes);
+      cluster.push_back(model_->assign(enc.mu));
+      gamma.push_back(model_->gamma(enc.mu));
+      mu.push_back(enc.mu);
+    }
+    auto join = [](std::vector<torch::Tensor>& parts, torch::Dtype dtype) {
+      return torch::cat(parts).to(torch::kCPU, dtype).contiguous();
+    };
+    return {join(ce, torch::kDouble),      join(expected, torch::kDouble),
+            join(correct, torch::kDouble), join(cluster, torch::kLong),
+            join(gamma, torch::kDouble),   join(mu, torch::kFloat)};
+  }
+
+  // Ratings of `positions`, and predictions from a per-record function.
+  template <typename Predict>
+  RatingMetrics rating_metrics(const std::vector<int64_t>& positions, Predict predict) const {
+    RatingMetrics m;
+    if (positions.empty()) return m;
+    double se = 0, ae = 0;
+    for (int64_t r : positions) {
+      const double error = std::clamp(predict(r), 1.0, 5.0) - data_.records[r].rating;
+      se += error * error;
+      ae += std::abs(error);
+    }
+    m.rmse = std::sqrt(se / positions.size());
+    m.mae = ae / positions.size();
+    return m;
+  }
+
+  static json metrics_json(const RatingMetrics& m, bool has_ce = true) {
+    return {{"ce", has_ce ? json(m.ce) : json(nullptr)},
+            {"accuracy", m.accuracy},
+            {"rmse", m.rmse},
+            {"mae", m.mae}};
+  }
+
+  // global_mean: the training mean rating and class frequencies (Laplace-smoothed);
+  // user_item_bias: mean + b_u + b_i by regularised alternating least squares, ids unseen in
+  // training get bias 0. Fitted on the records the VAE trains on.
+  json baselines() const {
+    double mean = 0;
+    std::vector<double> class_count(kRatingClasses, 1.0);
+    for (int64_t r : train_) {
+      mean += data_.records[r].rating;
+      class_count[std::llround(data_.records[r].rating) - 1] += 1;
+    }
+    mean /= train_.size();
+    const double total = train_.size() + kRatingClasses;
+    const int64_t majority =
+        std::max_element(class_count.begin(), class_count.end()) - class_count.begin();
+
+    std::vector<double> user_bias(data_.users.size(), 0.0), item_bias(data_.items.size(), 0.0);
+    for (int sweep = 0; sweep < kBiasSweeps; ++sweep) {
+      for (int side = 0; side < 2; ++side) {
+        auto& bias = side == 0 ? user_bias : item_bias;
+        const auto& other = side == 0 ? item_bias : user_bias;
+        const auto& of = side == 0 ? data_.user_of : data_.item_of;
+        const auto& other_of = side == 0 ? data_.item_of : data_.user_of;
+        std::vector<double> sum(bias.size(), 0.0), count(bias.size(), 0.0);
+        for (int64_t r : train_) {
+          sum[of[r]] += data_.records[r].rating - mean - other[other_of[r]];
+          count[of[r]] += 1;
+        }
+        for (size_t k = 0; k < bias.size(); ++k)
+          bias[k] = sum[k] / (kBiasRegularisation + count[k]);
+      }
+    }
+    json global = json::object(), bias = json::object();
+    for (Subset s : kSubsets) {
+      const auto& positions = data_.subset(s);
+      auto g = rating_metrics(positions, [&](int64_t) { return mean; });
+      auto b = rating_metrics(positions, [&](int64_t r) {
+        return mean + user_bias[data_.user_of[r]] + item_bias[data_.item_of[r]];
+      });
+      for (int64_t r : positions) {
+        const int64_t c = std::llround(data_.records[r].rating) - 1;
+        g.ce -= std::log(class_count[c] / total);
+        g.accuracy += c == majority;
+        const double predicted =
+            std::clamp(mean + user_bias[data_.user_of[r]] + item_bias[data_.item_of[r]], 1.0, 5.0);
+        b.accuracy += std::llround(predicted) - 1 == c;
+      }
+      if (!positions.empty()) {
+        g.ce /= positions.size();
+        g.accuracy /= positions.size();
+        b.accuracy /= positions.size();
+      }
+      global[subset_name(s)] = metrics_json(g);
+      bias[subset_name(s)] = metrics_json(b, false);
+    }
+    return {{"global_mean", global}, {"user_item_bias", bias}};
+  }
+
+  // truth.jsonl next to the data ({"user", "group"} lines): NMI and ARI of clusters vs groups.
+  void add_truth_scores(json& metrics, const int64_t* cluster) const {
+    namespace fs = std::filesystem;
+    const fs::path data_path(data_.path);
+    const fs::path truth =
+        (fs::is_directory(data_path) ? data_path : data_path.parent_path()) / "truth.jsonl";
+    if (!fs::exists(truth)) return;
+    std::map<std::string, std::string> group_of;
+    std::istringstream lines(read_file(truth.string()));
+    std::string line;
+    for (int64_t number = 1; std::getline(lines, line); ++number) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      try {
+        const json j = json::parse(line);
+        const json& g = j.at("group");
+        group_of[j.at("user").get<std::string>()] = g.is_string() ? g.get<std::string>() : g.dump();
+      } catch (const json::exception&) {
+        throw file_error(truth.string(), "line " + std::to_string(number),
+                         "expected {\"user\": ..., \"group\": ...}");
+      }
+    }
+    std::map<std::string, int64_t> group_index;
+    std::vector<int64_t> truth_labels, cluster_labels;
+    for (size_t r = 0; r < data_.records.size(); ++r) {
+      const auto found = group_of.find(data_.records[r].user);
+      if (found == group_of.end()) continue;
+      truth_labels.push_back(group_index.emplace(found->second, group_index.size()).first->second);
+      cluster_labels.push_back(cluster[r]);
+    }
+    if (truth_labels.empty()) return;
+    metrics["nmi"] = normalized_mutual_information(truth_labels, cluster_labels);
+    metrics["ari"] = adjusted_rand_index(truth_labels, cluster_labels);
+  }
+
+  json write_outputs() {
+    const auto out = evaluate_all();
+    const int64_t n = out.ce.size(0), k = out.gamma.size(1);
+    std::vector<int> subset_of(n, -1);
+    for (Subset s : kSubsets)
+      for (int64_t r : data_.subset(s)) subset_of[r] = static_cast<int>(s);
+
+    json metrics = {{"train_subset", subset_name(o_.train_subset)},
+                    {"early_stopping", stop_name_},
+                    {"seed", o_.seed},
+                    {"gmm", gmm_info_}};
+    json subsets = json::object();
+    const auto ce = out.ce.data_ptr<double>();
+    const auto expected = out.expected.data_ptr<double>();
+    const auto correct = out.correct.data_ptr<double>();
+    const auto cluster = out.cluster.data_ptr<int64_t>();
+    const auto trained_user = trained_users_.data_ptr<bool>();
+    const auto trained_item = trained_items_.data_ptr<bool>();
+    for (Subset s : kSubsets) {
+      const auto& positions = data_.subset(s);
+      auto m = rating_metrics(positions, [&](int64_t r) { return expected[r]; });
+      std::vector<int64_t> sizes(k, 0);
+      int64_t unseen_users = 0, unseen_items = 0, unseen_records = 0;
+      for (int64_t r : positions) {
+        m.ce += ce[r];
+        m.accuracy += correct[r];
+        ++sizes[cluster[r]];
+        const bool user_unseen = !trained_user[data_.user_of[r]];
+        const bool item_unseen = !trained_item[data_.item_of[r]];
+        unseen_users += user_unseen;
+        unseen_items += item_unseen;
+        unseen_records += user_unseen || item_unseen;
+      }
+      if (!positions.empty()) m.ce /= positions.size(), m.accuracy /= positions.size();
+      json entry = metrics_json(m);
+      entry["records"] = positions.size();
+      entry["cluster_sizes"] = sizes;
+      entry["unseen"] = {{"records", unseen_records},
+                         {"records_with_unseen_user", unseen_users},
+                         {"records_with_unseen_item", unseen_items}};
+      subsets[subset_name(s)] = entry;
+    }
+    metrics["subsets"] = subsets;
+    metrics["baselines"] = baselines();
+    metrics["epochs"] = epochs_;
+    add_truth_scores(metrics, cluster);
+
+    save_trained_vae(dir_, model_, data_.users, data_.items);
+    {
+      AtomicFile file(dir_ + "/clusters.jsonl");
+      const auto gamma = out.gamma.data_ptr<double>();
+      char number[32];
+      for (int64_t r = 0; r < n; ++r) {
+        std::string line =
+            "{\"index\": " + std::to_string(r) + ", \"subset\": " +
+            (subset_of[r] < 0
+                 ? std::string("null")
+                 : "\"" + std::string(subset_name(static_cast<Subset>(subset_of[r]))) + "\"") +
+            ", \"user\": " + json(data_.records[r].user).dump() +
+            ", \"item\": " + json(data_.records[r].item).dump() +
+            ", \"cluster\": " + std::to_string(cluster[r]) + ", \"gamma\": [";
+        for (int64_t c = 0; c < k; ++c) {
+          std::snprintf(number, sizeof number, "%s%.6g", c ? ", " : "", gamma[r * k + c]);
+          line += number;
+        }
+        file.stream() << line << "]}\n";
+      }
+      file.commit();
+    }
+    write_latent_plot(out);
+    write_loss_plot();
+    write_file_atomic(dir_ + "/metrics.json", metrics.dump(2) + "\n");
+    return metrics;
+  }
+
+  // Test latents (else validation, else all) projected on their two main axes (PCA).
+  void write_latent_plot(const RecordOutputs& out) const {
+    std::vector<int64_t> shown = data_.subset(Subset::test);
+    std::string shown_name = "test";
+    if (shown.empty()) shown = data_.subset(Subset::validation), shown_name = "validation";
+    if (shown.empty()) {
+      shown.resize(out.mu.size(0));
+      std::iota(shown.begin(), shown.end(), 0);
+      shown_name = "all";
+    }
+    const int64_t stride =
+        (static_cast<int64_t>(shown.size()) + kMaxPlotPoints - 1) / kMaxPlotPoints;
+    std::vector<int64_t> picked;
+    for (size_t i = 0; i < shown.size(); i += stride) picked.push_back(shown[i]);
+    const auto mu = out.mu.index_select(0, torch::tensor(picked, torch::kLong)).to(torch::kDouble);
+    const auto centre = mu.mean(0);
+    const auto centred = mu - centre;
+    const auto [eigenvalues, eigenvectors] = torch::linalg_eigh(centred.t().matmul(centred));
+    auto axes = eigenvectors.flip(1).slice(1, 0, std::min<int64_t>(2, mu.size(1)));  // [D, 2]
+    // Fix each axis's sign (its largest entry positive) so the picture is reproducible.
+    const auto largest = axes.abs().argmax(0);
+    axes = axes * axes.gather(0, largest.unsqueeze(0)).sign();
+    if (axes.size(1) < 2) axes = torch::cat({axes, torch::zeros_like(axes)}, 1);
+    const auto points = centred.matmul(axes).contiguous();
+    const auto means =
+        (model_->prior_means.detach().to(torch::kCPU, torch::kDouble) - centre).matmul(axes);
+
+    const int64_t k = o_.model.clusters;
+    std::vector<plot::ScatterSeries> series(k + 1);
+    for (int64_t c = 0; c < k; ++c) {
+      series[c].label = "cluster " + std::to_string(c);
+      series[c].color = plot::palette(c);
+    }
+    const auto cluster = out.cluster.data_ptr<int64_t>();
+    for (size_t i = 0; i < picked.size(); ++i) {
+      auto& s = series[cluster[picked[i]]];
+      s.x.push_back(points.data_ptr<double>()[2 * i]);
+      s.y.push_back(points.data_ptr<double>()[2 * i + 1]);
+    }
+    auto& centres = series[k];
+    centres.label = "GMM means";
+    centres.color = "#000000";
+    centres.marker = plot::Marker::cross;
+    centres.size = 7;
+    centres.opacity = 1.0;
+    for (int64_t c = 0; c < k; ++c) {
+      centres.x.push_back(means[c][0].item<double>());
+      centres.y.push_back(means[c][1].item<double>());
+    }
+    plot::ChartOptions chart;
+    chart.title = "VAE latent space (" + shown_name + " records, PCA)";
+    chart.x_label = "principal axis 1";
+    chart.y_label = "principal axis 2";
+    write_file_atomic(dir_ + "/latent.svg", plot::scatter_svg(series, chart));
+  }
+
+  void write_loss_plot() const {
+    std::vector<plot::LineSeries> series;
+    for (const char* stage : {"A", "B"}) {
+      plot::LineSeries train, val;
+      train.label = std::string("stage ") + stage + " train";
+      val.label = std::string("stage ") + stage + " " + stop_name_;
+      train.color = val.color = plot::palette(stage[0] == 'A' ? 0 : 1);
+      val.dashed = true;
+      int64_t x = 0;
+      for (const auto& e : epochs_) {
+        ++x;
+        if (e.at("stage") != stage) continue;
+        train.x.push_back(x);
+        val.x.push_back(x);
+        train.y.push_back(e.at("train_loss").get<double>());
+        val.y.push_back(e.at("val_loss").get<double>());
+      }
+      if (train.x.empty()) continue;
+      series.push_back(train);
+      series.push_back(val);
+    }
+    plot::ChartOptions chart;
+    chart.title = "pretrain-vae losses";
+    chart.x_label = "epoch (stage A, then stage B)";
+    chart.y_label = "loss";
+    write_file_atomic(dir_ + "/loss.svg", plot::line_chart_svg(series, chart));
+  }
+
+  const Dataset& data_;
+  VaeTrainOptions o_;
+  std::string dir_;
+  torch::Device device_;
+  VaeGmm model_{nullptr};
+  torch::Tensor users_, items_, classes_;        // [N] on the device
+  torch::Tensor trained_users_, trained_items_;  // [n_users], [n_items] bool, CPU
+  std::vector<int64_t> train_, stop_;
+  std::string stop_name_;
+  // Progress, saved in every checkpoint.
+  std::string stage_ = "A";  // A | gmm | B | done
+  int64_t epoch_ = 0;        // epochs finished in the current stage
+  double best_loss_ = std::numeric_limits<double>::infinity();
+  int64_t bad_epochs_ = 0;
+  std::vector<torch::Tensor> best_;
+  json epochs_ = json::array();
+  json gmm_info_ = json::object();
+  std::unique_ptr<torch::serialize::InputArchive> optimizer_state_;
+};
+
+// A resumed run keeps the seed it started with.
+uint64_t checkpoint_seed(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw file_error(path, "no checkpoint to resume from");
+  try {
+    torch::serialize::InputArchive archive;
+    archive.load_from(path, torch::kCPU);
+    c10::IValue meta;
+    archive.read("meta", meta);
+    return json::parse(meta.toStringRef()).at("seed").get<uint64_t>();
+  } catch (const c10::Error&) {
+    throw file_error(path, "not a readable checkpoint of this model");
+  } catch (const json::exception&) {
+    throw file_error(path, "checkpoint metadata is damaged");
+  }
+}
+
+// Contingency table of two labelings and its marginals.
+struct Contingency {
+  std::map<std::pair<int64_t, int64_t>, double> joint;
+  std::map<int64_t, double> a, b;
+  double n = 0;
+};
+
+Contingency contingency(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  if (a.size() != b.size()) throw Error("clustering scores: labelings differ in length");
+  Contingency t;
+  for (size_t i = 0; i < a.size(); ++i) {
+    t.joint[{a[i], b[i]}] += 1;
+    t.a[a[i]] += 1;
+    t.b[b[i]] += 1;
+  }
+  t.n = static_cast<double>(a.size());
+  return t;
+}
+
+double entropy(const std::map<int64_t, double>& counts, double n) {
+  double h = 0;
+  for (const auto& [label, count] : counts) h -= count / n * std::log(count / n);
+  return h;
+}
+
+}  // namespace
+
+VaeTrainOptions VaeTrainOptions::from_config(const json& v, uint64_t seed) {
+  VaeTrainOptions o;
+  o.model.clusters = config_value<int64_t>(v, "clusters");
+  o.model.embedding_dim = config_value<int64_t>(v, "embedding_dim");
+  o.model.latent_dim = config_value<int64_t>(v, "latent_dim");
+  o.model.encoder_layers = config_value<int64_t>(v, "encoder_layers");
+  o.model.encoder_heads = config_value<int64_t>(v, "encoder_heads");
+  o.model.encoder_ff = config_value<int64_t>(v, "encoder_ff");
+  o.model.dropout = config_value<double>(v, "dropout");
+  o.model.decoder_hidden = config_value<std::vector<int64_t>>(v, "decoder_hidden");
+  o.model.init_range = config_value<double>(v, "init_range");
+  o.train_subset = parse_subset(config_value<std::string>(v, "train_subset"));
+  o.holdout_fraction = config_value<double>(v, "holdout_fraction");
+  o.pretrain_epochs = config_value<int64_t>(v, "pretrain_epochs");
+  o.pretrain_batch_size = config_value<int64_t>(v, "pretrain_batch_size");
+  o.pretrain_lr = config_value<double>(v, "pretrain_lr");
+  o.patience = config_value<int64_t>(v, "patience");
+  o.vade_epochs = config_value<int64_t>(v, "vade_epochs");
+  o.vade_batch_size = config_value<int64_t>(v, "vade_batch_size");
+  o.vade_lr = config_value<double>(v, "vade_lr");
+  o.lr_step_epochs = config_value<int64_t>(v, "lr_step_epochs");
+  o.lr_step_gamma = config_value<double>(v, "lr_step_gamma");
+  o.kl_start = config_value<double>(v, "kl_start");
+  o.kl_step = config_value<double>(v, "kl_step");
+  o.kl_every = config_value<int64_t>(v, "kl_every");
+  o.kl_max = config_value<double>(v, "kl_max");
+  o.gmm.max_iterations = config_value<int64_t>(v, "em_iterations");
+  o.gmm.tolerance = config_value<double>(v, "em_tolerance");
+  o.gmm.covariance_floor = config_value<double>(v, "covariance_floor");
+  o.device = config_value<std::string>(v, "device");
+  o.seed = seed;
+  if (o.pretrain_batch_size < 1 || o.vade_batch_size < 1 || o.kl_every < 1 ||
+      o.lr_step_epochs < 1 || o.patience < 1)
+    throw Error(
+        "config keys vae.*_batch_size, vae.kl_every, vae.lr_step_epochs and "
+        "vae.patience must be at least 1");
+  if (!(o.holdout_fraction > 0 && o.holdout_fraction < 1))
+    throw Error("config key 'vae.holdout_fraction' must be between 0 and 1");
+  return o;
+}
+
+double VaeTrainOptions::kl_weight(int64_t vade_epoch) const {
+  return std::min(kl_max, kl_start + kl_step * static_cast<double>(vade_epoch / kl_every));
+}
+
+double VaeTrainOptions::vade_learning_rate(int64_t vade_epoch) const {
+  return vade_lr * std::pow(lr_step_gamma, static_cast<double>(vade_epoch / lr_step_epochs));
+}
+
+json pretrain_vae(const Dataset& data, const VaeTrainOptions& options, const std::string& run_dir,
+                  bool resume) {
+  make_dirs(run_dir);
+  VaeTrainOptions effective = options;
+  if (resume) effective.seed = checkpoint_seed(run_dir + "/" + kCheckpointName);
+  VaeRun run(data, effective, run_dir);
+  return run.run(resume);
+}
+
+double normalized_mutual_information(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  const auto t = contingency(a, b);
+  if (t.n == 0) return 0;
+  const double ha = entropy(t.a, t.n), hb = entropy(t.b, t.n);
+  if (ha == 0 && hb == 0) return 1.0;  // both labelings have one class: identical
+  double mi = 0;
+  for (const auto& [pair, count] : t.joint)
+    mi += count / t.n * std::log(count * t.n / (t.a.at(pair.first) * t.b.at(pair.second)));
+  return std::max(0.0, mi) / std::max((ha + hb) / 2, 1e-300);
+}
+
+double adjusted_rand_index(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {
+  const auto t = contingency(a, b);
+  auto pairs = [](double x) { return x * (x - 1) / 2; };
+  double index = 0, sum_a = 0, sum_b = 0;
+  for (const auto& [pair, count] : t.joint) index += pairs(count);
+  for (const auto& [label, count] : t.a) sum_a += pairs(count);
+  for (const auto& [label, count] : t.b) sum_b += pairs(count);
+  const double expected = sum_a * sum_b / std::max(pairs(t.n), 1.0);
+  const double maximum = (sum_a + sum_b) / 2;
+  if (maximum == expected) return 1.0;  // both trivial: perfect agreement by convention
+  return (index - expected) / (maximum - expected);
+}
+
+}  // namespace gavamoe

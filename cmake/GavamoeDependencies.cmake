@@ -71,3 +71,8 @@ function(gavamoe_torch_target target)
     target_precompile_headers(${target} REUSE_FROM gavamoe_torch_pch)
   endif()
 endfunction()
+
+# The torch wheel's libtorch.so exports its own copy of std::filesystem; when it comes first in
+# the lookup order, calls such as remove_all(path, error_code) land in it and crash. Naming
+# libstdc++ first in every link makes the system library win.
+add_link_options("LINKER:--push-state,--no-as-needed" "-lstdc++" "LINKER:--pop-state")

@@ -61,8 +61,9 @@ void print_table(const nlohmann::json& stats) {
   std::printf("dataset     %s\n", stats["path"].get<std::string>().c_str());
   for (const char* key : {"records", "users", "items", "features"})
     std::printf("%-11s %lld\n", key, stats[key].get<long long>());
-  for (const auto& [subset, count] : stats["subsets"].items())
-    std::printf("%-11s %lld\n", subset.c_str(), count.get<long long>());
+  for (Subset subset : kSubsets)
+    std::printf("%-11s %lld\n", subset_name(subset),
+                stats["subsets"][subset_name(subset)].get<long long>());
   std::printf("ratings    ");
   for (const auto& [rating, count] : stats["rating_histogram"].items())
     std::printf(" %s:%lld", rating.c_str(), count.get<long long>());

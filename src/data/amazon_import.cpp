@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
@@ -91,7 +92,7 @@ const char* const kStopWords[] = {
     "difference", "option",     "options",    "addition",   "alternative", "solution",
     "experience", "problem",    "problems",   "issue",      "issues",      "effort",
     "purpose",    "type",       "amount",     "penny",      "spot",        "monkey",
-    "choice",     "investment",
+    "choice",     "investment", "hand",       "hands",      "feeling",
 };
 
 // Tokens before a term that mark it as a noun: determiners and possessives.
@@ -397,7 +398,8 @@ struct Pair {
 int sentiment_at(const std::vector<std::string>& words, int opinion) {
   int polarity = opinion_polarity(words[opinion]);
   for (int i = opinion - 1; i >= 0 && i >= opinion - kNegationReach; --i) {
-    if (ends_negation_scope(words[i])) break;
+    // A negation belongs to the first opinion word after it ("not as noisy, better feel").
+    if (ends_negation_scope(words[i]) || opinion_polarity(words[i]) != 0) break;
     if (is_negation(words[i])) {
       polarity = -polarity;
       break;

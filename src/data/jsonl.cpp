@@ -1,6 +1,8 @@
 // JSON-lines records (both spellings), dataset folders and the seeded 8:1:1 split.
 #include "gavamoe/data/jsonl.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -92,6 +94,8 @@ std::vector<Record> parse_jsonl_records(const std::string& text, const std::stri
       object = json::parse(line);
     } catch (const json::parse_error& e) {
       throw Error(where + ": invalid JSON at column " + std::to_string(e.byte));
+    } catch (const json::exception&) {  // e.g. a number too large for a double
+      throw Error(where + ": invalid JSON (a number is out of range)");
     }
     records.push_back(parse_record(object, where));
   }
@@ -128,10 +132,10 @@ std::array<std::vector<int64_t>, 3> shuffle_split(int64_t n, uint64_t seed) {
 }
 
 void write_dataset_folder(const std::string& dir, const std::vector<Record>& records,
-                          uint64_t seed) {
+                          uint64_t seed, const std::map<std::string, std::string>& extra_files) {
   namespace fs = std::filesystem;
   const fs::path final_dir(dir);
-  const fs::path temp_dir = final_dir.string() + ".tmp-" + std::to_string(seed);
+  const fs::path temp_dir = final_dir.string() + ".tmp-" + std::to_string(::getpid());
   std::error_code ignored;
   fs::remove_all(temp_dir, ignored);
   try {
@@ -152,6 +156,8 @@ void write_dataset_folder(const std::string& dir, const std::vector<Record>& rec
                           index.str());
       }
     }
+    for (const auto& [name, content] : extra_files)
+      write_file_atomic((temp_dir / name).string(), content);
     if (fs::exists(final_dir)) {
       if (!fs::is_directory(final_dir) || !fs::is_empty(final_dir))
         throw file_error(dir, "output folder exists and is not empty");

@@ -6,13 +6,10 @@
 // Fisher-Yates; none of the implementation-defined std distributions are used.
 #include "gavamoe/data/synth.hpp"
 
-#include <ftw.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -201,15 +198,6 @@ void check_at_least(const char* option, int64_t value, int64_t minimum) {
                 std::to_string(value));
 }
 
-// Removes a folder tree. POSIX nftw, not std::filesystem::remove_all: LibTorch's shared library
-// exports its own std::filesystem symbols, and its remove_all crashed in the linked binary.
-void remove_tree(const std::string& path) {
-  nftw(
-      path.c_str(),
-      [](const char* entry, const struct stat*, int, struct FTW*) { return std::remove(entry); },
-      16, FTW_DEPTH | FTW_PHYS);
-}
-
 }  // namespace
 
 SynthDataset make_synthetic_dataset(const SynthOptions& options) {
@@ -305,23 +293,7 @@ std::string user_groups_jsonl(const SynthDataset& dataset) {
 }
 
 void write_synthetic_dataset(const std::string& dir, const SynthDataset& dataset, uint64_t seed) {
-  namespace fs = std::filesystem;
-  const fs::path final_dir(dir);
-  const fs::path temp_dir = final_dir.string() + ".synth-tmp-" + std::to_string(::getpid());
-  remove_tree(temp_dir.string());
-  try {
-    write_dataset_folder(temp_dir.string(), dataset.records, seed);
-    write_file_atomic((temp_dir / "truth.jsonl").string(), user_groups_jsonl(dataset));
-    if (fs::exists(final_dir)) {
-      if (!fs::is_directory(final_dir) || !fs::is_empty(final_dir))
-        throw file_error(dir, "output folder exists and is not empty");
-      fs::remove(final_dir);
-    }
-    fs::rename(temp_dir, final_dir);
-  } catch (...) {
-    remove_tree(temp_dir.string());
-    throw;
-  }
+  write_dataset_folder(dir, dataset.records, seed, {{"truth.jsonl", user_groups_jsonl(dataset)}});
 }
 
 }  // namespace gavamoe

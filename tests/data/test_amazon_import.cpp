@@ -36,7 +36,8 @@ std::string fixture() {
          review("U3", "I1", 3, "Arrived on time.") +
          review("U2", "I2", 5, "The cable is excellent, but the sound is bland.") +
          review("U4", "I3", 2, "The sound isn\u2019t good.") +
-         review("U4", "I1", 4, "The cable is &quot;clear&quot; and fine.");
+         review("U4", "I1", 4, "The cable is &quot;clear&quot; and fine.") +
+         review("U5", "I3", 4, "Not as noisy, better sound.");
 }
 
 TEST(AmazonImport, SplitsClauses) {
@@ -59,7 +60,7 @@ TEST(AmazonImport, FixtureGivesExpectedRecords) {
   options.min_feature_count = 2;
   const AmazonImport result = import_amazon_reviews(dir + "/reviews.json.gz", options);
   EXPECT_EQ(result.features, (std::vector<std::string>{"cable", "sound"}));
-  EXPECT_EQ(result.reviews, 8);
+  EXPECT_EQ(result.reviews, 9);
   EXPECT_EQ(result.reviews_without_record, 1);  // "Arrived on time."
   struct Expected {
     const char *user, *item;
@@ -75,6 +76,7 @@ TEST(AmazonImport, FixtureGivesExpectedRecords) {
       {"U2", "I2", 5, "cable", "excellent", "the cable is excellent", 1},
       {"U4", "I3", 2, "sound", "good", "the sound isn\u2019t good", -1},
       {"U4", "I1", 4, "cable", "clear", "the cable is \"clear\" and fine", 1},
+      {"U5", "I3", 4, "sound", "better", "not as noisy, better sound", 1},
   };
   ASSERT_EQ(result.records.size(), std::size(expected));
   for (size_t r = 0; r < result.records.size(); ++r) {

@@ -61,6 +61,8 @@ TEST(Jsonl, ErrorsNameTheLine) {
             std::string::npos);
   EXPECT_NE(error_for(R"({"user": "u", "item": "i", "rating": "5"})").find("must be a number"),
             std::string::npos);
+  EXPECT_NE(error_for(R"({"user": "u", "item": "i", "rating": 1e999})").find("line 1: invalid"),
+            std::string::npos);
   EXPECT_NE(error_for("[1, 2]").find("expected a JSON object"), std::string::npos);
   EXPECT_NE(error_for("{\"user\": \"\xff\", \"item\": \"i\", \"rating\": 1}").find("line 1"),
             std::string::npos);

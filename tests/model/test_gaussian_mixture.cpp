@@ -1,4 +1,6 @@
 // GaussianMixture: EM recovers a known mixture; densities against a brute-force float64 sum.
+// One LibTorch thread: the models are tiny, and OpenMP threads that spin-wait make a shared
+// machine many times slower.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -20,7 +22,7 @@ torch::Tensor sample_mixture(const torch::Tensor& weights, const torch::Tensor& 
 }
 
 TEST(GaussianMixture, RecoversThreeComponents) {
-  torch::set_num_threads(2);
+  torch::set_num_threads(1);
   const auto weights = torch::tensor({0.2, 0.3, 0.5}, torch::kDouble);
   const auto means = torch::tensor({{-6.0, 0.0}, {0.0, 6.0}, {5.0, -3.0}}, torch::kDouble);
   const auto stddevs = torch::tensor({{1.0, 0.5}, {0.7, 1.2}, {1.5, 1.0}}, torch::kDouble);

@@ -15,7 +15,7 @@ TEST(SentencePieceWithTorch, TokenizerAndMatmulInOneProcess) {
   for (int i = 0; i < 50; ++i)
     sentences.push_back("the tone is warm and the neck is smooth number " + std::to_string(i));
   TokenizerTrainOptions options;
-  options.vocab_size = 120;
+  options.vocab_size = 400;  // 256 byte pieces + specials + characters + merges
   train_tokenizer(sentences, options, dir + "/tok.model");
   const Tokenizer tokenizer(dir + "/tok.model");
   const std::string text = "the neck is warm <user>";

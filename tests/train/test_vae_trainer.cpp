@@ -1,6 +1,8 @@
 // pretrain-vae end to end on planted-cluster data: outputs, no collapse, determinism, resume;
 // clustering scores against scikit-learn's documented values; the SVG charts; and, with
 // GAVAMOE_DATASETS, the TripAdvisor ratings against the global-mean baseline.
+// One LibTorch thread: the models are tiny, and OpenMP threads that spin-wait make a shared
+// machine many times slower.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -75,7 +77,7 @@ std::vector<std::string> lines_of(const std::string& path) {
 }
 
 TEST(VaeTrainer, PlantedClustersNoCollapseAndDeterministic) {
-  torch::set_num_threads(2);
+  torch::set_num_threads(1);
   const std::string dir = test::scratch_dir();
   const auto data = planted_dataset(dir);
   const auto metrics = pretrain_vae(data, small_options(), dir + "/run1");
@@ -122,7 +124,7 @@ TEST(VaeTrainer, PlantedClustersNoCollapseAndDeterministic) {
 }
 
 TEST(VaeTrainer, ResumedRunMatchesUninterruptedRun) {
-  torch::set_num_threads(2);
+  torch::set_num_threads(1);
   const std::string dir = test::scratch_dir();
   const auto data = planted_dataset(dir, 800);
   auto options = small_options();
@@ -203,7 +205,7 @@ TEST(VaeTrainer, SvgChartsAreCompleteDocuments) {
 
 TEST(VaeTrainer, TripAdvisorRatingsBeatGlobalMean) {
   GAVAMOE_REQUIRE_DATASETS(datasets);
-  torch::set_num_threads(2);
+  torch::set_num_threads(1);
   const std::string dir = test::scratch_dir();
   const auto data = load_dataset(datasets + "/peter_ratings/TripAdvisor");
   auto options = small_options();

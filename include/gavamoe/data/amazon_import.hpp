@@ -1,13 +1,14 @@
 // Import of raw Amazon 5-core reviews into explanation records.
 //
 // Input: JSON lines, plain or gzipped (.json / .json.gz), each with reviewerID, asin,
-// overall (1-5) and reviewText (summary is optional). Output: at most one record per review:
+// overall (1-5) and reviewText (other keys are ignored). Output: at most one record per review:
 // the clause of the review that pairs a frequent feature term with an opinion word from the
 // project's lexicon at the smallest distance. The opinion word is the adjective; its polarity,
 // flipped by a negation just before it ("not good"), is the sentiment. The feature vocabulary
 // is mined from the corpus itself: words and bigrams near opinion words that are not stop or
-// opinion words, that follow a determiner often enough to behave like nouns, and that occur
-// near an opinion word in at least min_feature_count clauses.
+// opinion words, that behave like nouns (often after a determiner or opinion adjective, seldom
+// after "is" or "very"), and that occur near an opinion word in at least min_feature_count
+// clauses.
 #pragma once
 
 #include <cstdint>

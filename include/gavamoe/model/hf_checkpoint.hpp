@@ -1,0 +1,25 @@
+// Hugging Face checkpoint folders for Llama: config.json plus model.safetensors, or shards
+// listed in model.safetensors.index.json. Tensors are found by their HF names
+// ("model.layers.0.self_attn.q_proj.weight", "lm_head.weight") and copied straight from the
+// memory-mapped file into the module's parameters (converted to the model's dtype), so a model
+// never sits in memory twice.
+#pragma once
+
+#include <string>
+
+#include "gavamoe/model/llama.hpp"
+
+namespace gavamoe {
+
+// HF name of a parameter of LlamaImpl ("layers.0.mlp.up_proj.weight" -> "model.layers...").
+std::string hf_tensor_name(const std::string& parameter_name);
+
+// Builds the model of `dir`/config.json directly in `dtype` on `device` and loads its weights.
+Llama load_llama(const std::string& dir, torch::Dtype dtype = torch::kFloat32,
+                 torch::Device device = torch::kCPU);
+// Loads every parameter of `model` from the checkpoint in `dir`.
+void load_hf_weights(Llama& model, const std::string& dir);
+// Writes config.json and model.safetensors (HF names, the model's dtype) into `dir`.
+void save_hf_checkpoint(const Llama& model, const std::string& dir);
+
+}  // namespace gavamoe

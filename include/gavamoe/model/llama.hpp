@@ -1,0 +1,89 @@
+// Llama decoder (HF LlamaForCausalLM layout): token embedding, N decoder layers
+// (RMSNorm -> grouped-query attention with rotary embeddings -> residual, RMSNorm ->
+// feed-forward -> residual), final RMSNorm, output head (tied to the embedding or not).
+//
+// Shapes: B batch, T new tokens, S key slots, C hidden, H query heads, KV key/value heads,
+// D head dim, V vocabulary. Parameter names follow HF without the "model." prefix
+// (embed_tokens.weight, layers.0.self_attn.q_proj.weight, ..., norm.weight, lm_head.weight).
+#pragma once
+
+#include <torch/torch.h>
+
+#include "gavamoe/model/feed_forward.hpp"
+#include "gavamoe/model/kv_cache.hpp"
+#include "gavamoe/model/llama_config.hpp"
+
+namespace gavamoe {
+
+struct RMSNormImpl : torch::nn::Module {
+  RMSNormImpl(int64_t size, double eps);
+  torch::Tensor forward(const torch::Tensor& x);  // normalised in float32, as HF does
+
+  torch::Tensor weight;
+  double eps;
+};
+TORCH_MODULE(RMSNorm);
+
+// Rotary embedding in the HF layout: the head dim is split in halves rotated together
+// (rotate_half), not interleaved pairs.
+struct Rotary {
+  torch::Tensor cos, sin;  // [B, 1, T, D], float32
+  Rotary(const torch::Tensor& positions, int64_t head_dim, double theta);
+  torch::Tensor apply(const torch::Tensor& x) const;  // [B, heads, T, D]
+};
+
+struct AttentionImpl : torch::nn::Module {
+  explicit AttentionImpl(const LlamaConfig& config);
+  // x [B, T, C]; mask [B, 1, T, S] bool (true: may attend) or undefined for plain causal.
+  // With a cache, the new keys/values go to slots [start, start + T) of `layer` and the
+  // queries attend to slots [0, start + T).
+  torch::Tensor forward(const torch::Tensor& x, const Rotary& rotary, const torch::Tensor& mask,
+                        KvCache* cache, size_t layer, int64_t start);
+
+  int64_t num_heads, num_kv_heads, head_dim;
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+};
+TORCH_MODULE(Attention);
+
+struct DecoderLayerImpl : torch::nn::Module {
+  DecoderLayerImpl(const LlamaConfig& config, size_t index);
+  torch::Tensor forward(const torch::Tensor& x, const Rotary& rotary, const torch::Tensor& mask,
+                        KvCache* cache, int64_t start, const Routing& routing);
+  // Swaps the feed-forward block (e.g. for a mixture of experts); it stays named "mlp".
+  void set_feed_forward(std::shared_ptr<FeedForwardImpl> block);
+
+  size_t index;
+  RMSNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+  Attention self_attn{nullptr};
+  std::shared_ptr<FeedForwardImpl> mlp;
+};
+TORCH_MODULE(DecoderLayer);
+
+struct LlamaImpl : torch::nn::Module {
+  explicit LlamaImpl(const LlamaConfig& config);
+
+  // HF initialisation (normal(0, initializer_range), norms at 1), for training from scratch.
+  void init_weights(uint64_t seed);
+  // ids [B, T] int64 -> embeddings [B, T, C]; callers may overwrite rows before hidden().
+  torch::Tensor embed(const torch::Tensor& ids);
+  // Final normalised hidden states [B, T, C]. positions [B, T] int64 (rotary positions);
+  // valid [B, T] bool marks real tokens (undefined: all real). With a cache the T tokens
+  // follow the cached ones; without, they are a whole sequence.
+  torch::Tensor hidden(const torch::Tensor& embeddings, const torch::Tensor& positions,
+                       const torch::Tensor& valid = {}, KvCache* cache = nullptr,
+                       const Routing& routing = {});
+  torch::Tensor head(const torch::Tensor& hidden);  // [.., C] -> logits [.., V]
+  // Whole sequences ids [B, T] (no padding, positions 0..T-1) -> logits [B, T, V].
+  torch::Tensor forward(const torch::Tensor& ids);
+  // A cache sized for this model.
+  KvCache make_cache(int64_t batch, int64_t capacity);
+
+  LlamaConfig config;
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers;
+  RMSNorm norm{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // null when tied to embed_tokens
+};
+TORCH_MODULE(Llama);
+
+}  // namespace gavamoe

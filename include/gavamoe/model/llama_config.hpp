@@ -1,0 +1,37 @@
+// LlamaConfig: the architecture of a Llama decoder, read from and written to a Hugging Face
+// `config.json` (LlamaConfig schema). Unknown keys are ignored; keys HF gives defaults to get
+// the same defaults here; a missing required key or a feature this decoder does not implement
+// (biases, rope scaling, another activation) is a gavamoe::Error naming the file and the key.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace gavamoe {
+
+struct LlamaConfig {
+  int64_t vocab_size = 0;
+  int64_t hidden_size = 0;
+  int64_t intermediate_size = 0;
+  int64_t num_hidden_layers = 0;
+  int64_t num_attention_heads = 0;
+  int64_t num_key_value_heads = 0;  // default: num_attention_heads (plain multi-head attention)
+  int64_t head_dim = 0;             // default: hidden_size / num_attention_heads
+  int64_t max_position_embeddings = 2048;
+  double rms_norm_eps = 1e-6;
+  double rope_theta = 10000.0;
+  double initializer_range = 0.02;
+  bool tie_word_embeddings = false;
+  int bos_token_id = 1;            // -1: none
+  std::vector<int> eos_token_ids;  // HF allows an int or a list; default {2}
+
+  static LlamaConfig from_json(const nlohmann::json& json, const std::string& path);
+  static LlamaConfig load(const std::string& path);
+  // HF config.json content ("architectures": ["LlamaForCausalLM"], "model_type": "llama").
+  nlohmann::json to_json() const;
+  int64_t num_parameters() const;
+};
+
+}  // namespace gavamoe

@@ -1,0 +1,125 @@
+// Loading and saving Llama weights in the Hugging Face folder layout.
+#include "gavamoe/model/hf_checkpoint.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <set>
+
+#include "gavamoe/core/atomic_file.hpp"
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/core/log.hpp"
+#include "gavamoe/model/safetensors.hpp"
+
+namespace gavamoe {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// The checkpoint's shards and, for every tensor name, the shard that holds it.
+struct Shards {
+  std::map<std::string, std::unique_ptr<SafetensorsReader>> readers;  // by file name
+  std::map<std::string, SafetensorsReader*> by_tensor;
+};
+
+Shards open_shards(const std::string& dir) {
+  Shards shards;
+  const std::string single = dir + "/model.safetensors";
+  const std::string index_path = dir + "/model.safetensors.index.json";
+  std::map<std::string, std::string> file_of_tensor;
+  if (fs::exists(single)) {
+    shards.readers["model.safetensors"] = std::make_unique<SafetensorsReader>(single);
+    for (const std::string& name : shards.readers.begin()->second->names())
+      file_of_tensor[name] = "model.safetensors";
+  } else if (fs::exists(index_path)) {
+    json index;
+    try {
+      index = json::parse(read_file(index_path));
+    } catch (const json::exception& e) {
+      throw file_error(index_path, std::string("invalid JSON: ") + e.what());
+    }
+    if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
+      throw file_error(index_path, "missing \"weight_map\" object");
+    for (const auto& [tensor, file] : index["weight_map"].items()) {
+      if (!file.is_string()) throw file_error(index_path, "weight_map entry of '" + tensor + "' is not a file name");
+      const std::string name = file.get<std::string>();
+      if (name.find('/') != std::string::npos || name == "..")
+        throw file_error(index_path, "shard name '" + name + "' must be a plain file name");
+      file_of_tensor[tensor] = name;
+    }
+    for (const auto& [tensor, file] : file_of_tensor)
+      if (!shards.readers.count(file))
+        shards.readers[file] = std::make_unique<SafetensorsReader>(dir + "/" + file);
+  } else {
+    throw file_error(dir, "no model.safetensors or model.safetensors.index.json");
+  }
+  for (const auto& [tensor, file] : file_of_tensor) {
+    SafetensorsReader* reader = shards.readers.at(file).get();
+    if (!reader->contains(tensor))
+      throw file_error(reader->path(), "tensor '" + tensor + "' listed in the index is missing");
+    shards.by_tensor[tensor] = reader;
+  }
+  return shards;
+}
+
+// Makes new floating-point tensors default to `dtype` while alive (module construction).
+class DefaultDtypeGuard {
+ public:
+  explicit DefaultDtypeGuard(torch::Dtype dtype) : saved_(torch::get_default_dtype()) {
+    torch::set_default_dtype(caffe2::scalarTypeToTypeMeta(dtype));
+  }
+  ~DefaultDtypeGuard() { torch::set_default_dtype(saved_); }
+
+ private:
+  caffe2::TypeMeta saved_;
+};
+
+}  // namespace
+
+std::string hf_tensor_name(const std::string& parameter_name) {
+  return parameter_name.rfind("lm_head.", 0) == 0 ? parameter_name : "model." + parameter_name;
+}
+
+void load_hf_weights(Llama& model, const std::string& dir) {
+  const Shards shards = open_shards(dir);
+  std::set<std::string> used;
+  for (auto& item : model->named_parameters()) {
+    const std::string hf_name = hf_tensor_name(item.key());
+    const auto it = shards.by_tensor.find(hf_name);
+    if (it == shards.by_tensor.end())
+      throw file_error(dir, "checkpoint has no tensor '" + hf_name + "'");
+    it->second->load_into(hf_name, item.value());
+    used.insert(hf_name);
+  }
+  size_t unused = 0;
+  for (const auto& [name, reader] : shards.by_tensor)
+    if (!used.count(name) && name != "lm_head.weight") ++unused;  // tied heads may be stored
+  if (unused > 0) log::warn("%s: %zu checkpoint tensors are not used by the model", dir.c_str(), unused);
+}
+
+Llama load_llama(const std::string& dir, torch::Dtype dtype, torch::Device device) {
+  const LlamaConfig config = LlamaConfig::load(dir + "/config.json");
+  Llama model = [&] {
+    DefaultDtypeGuard guard(dtype);
+    return Llama(config);
+  }();
+  model->to(device);
+  load_hf_weights(model, dir);
+  model->eval();
+  return model;
+}
+
+void save_hf_checkpoint(const Llama& model, const std::string& dir) {
+  make_dirs(dir);
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& item : model->named_parameters())
+    tensors[hf_tensor_name(item.key())] = item.value();
+  json config = model->config.to_json();
+  const torch::Dtype dtype = model->embed_tokens->weight.scalar_type();
+  config["torch_dtype"] =
+      dtype == torch::kBFloat16 ? "bfloat16" : (dtype == torch::kHalf ? "float16" : "float32");
+  write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
+  write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
+}
+
+}  // namespace gavamoe

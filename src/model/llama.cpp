@@ -1,0 +1,167 @@
+// Llama decoder: RMSNorm, rotary embedding, grouped-query attention, decoder layers, model.
+// Shapes as in llama.hpp: B batch, T new tokens, S key slots, C hidden, D head dim.
+#include "gavamoe/model/llama.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+namespace gavamoe {
+
+namespace nn = torch::nn;
+
+RMSNormImpl::RMSNormImpl(int64_t size, double eps)
+    : weight(register_parameter("weight", torch::ones({size}))), eps(eps) {}
+
+torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
+  const torch::Tensor x32 = x.to(torch::kFloat32);
+  const torch::Tensor normed = x32 * torch::rsqrt(x32.pow(2).mean(-1, true) + eps);
+  return weight * normed.to(x.scalar_type());
+}
+
+Rotary::Rotary(const torch::Tensor& positions, int64_t head_dim, double theta) {
+  const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
+  const torch::Tensor inv_freq =
+      1.0 / torch::pow(theta, torch::arange(0, head_dim, 2, options) / static_cast<double>(head_dim));
+  const torch::Tensor freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;  // [B,T,D/2]
+  const torch::Tensor angles = torch::cat({freqs, freqs}, -1).unsqueeze(1);            // [B,1,T,D]
+  cos = angles.cos();
+  sin = angles.sin();
+}
+
+torch::Tensor Rotary::apply(const torch::Tensor& x) const {
+  const int64_t half = x.size(-1) / 2;
+  const torch::Tensor rotated = torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
+  return x * cos.to(x.scalar_type()) + rotated * sin.to(x.scalar_type());
+}
+
+AttentionImpl::AttentionImpl(const LlamaConfig& config)
+    : num_heads(config.num_attention_heads),
+      num_kv_heads(config.num_key_value_heads),
+      head_dim(config.head_dim) {
+  const int64_t c = config.hidden_size;
+  auto linear = [&](const char* name, int64_t in, int64_t out) {
+    return register_module(name, nn::Linear(nn::LinearOptions(in, out).bias(false)));
+  };
+  q_proj = linear("q_proj", c, num_heads * head_dim);
+  k_proj = linear("k_proj", c, num_kv_heads * head_dim);
+  v_proj = linear("v_proj", c, num_kv_heads * head_dim);
+  o_proj = linear("o_proj", num_heads * head_dim, c);
+}
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rotary,
+                                     const torch::Tensor& mask, KvCache* cache, size_t layer,
+                                     int64_t start) {
+  const int64_t b = x.size(0), t = x.size(1);
+  torch::Tensor q = rotary.apply(q_proj(x).view({b, t, num_heads, head_dim}).transpose(1, 2));
+  torch::Tensor k = rotary.apply(k_proj(x).view({b, t, num_kv_heads, head_dim}).transpose(1, 2));
+  torch::Tensor v = v_proj(x).view({b, t, num_kv_heads, head_dim}).transpose(1, 2);
+  if (cache) {
+    cache->keys(layer).slice(2, start, start + t).copy_(k);
+    cache->values(layer).slice(2, start, start + t).copy_(v);
+    k = cache->keys(layer).slice(2, 0, start + t);
+    v = cache->values(layer).slice(2, 0, start + t);
+  }
+  const bool causal = !mask.defined();
+  const torch::Tensor out = at::scaled_dot_product_attention(
+      q, k, v, causal ? std::nullopt : std::optional<torch::Tensor>(mask), 0.0, causal,
+      std::nullopt, /*enable_gqa=*/num_kv_heads != num_heads);
+  return o_proj(out.transpose(1, 2).reshape({b, t, num_heads * head_dim}));
+}
+
+DecoderLayerImpl::DecoderLayerImpl(const LlamaConfig& config, size_t index)
+    : index(index),
+      input_layernorm(register_module("input_layernorm",
+                                      RMSNorm(config.hidden_size, config.rms_norm_eps))),
+      post_attention_layernorm(register_module(
+          "post_attention_layernorm", RMSNorm(config.hidden_size, config.rms_norm_eps))),
+      self_attn(register_module("self_attn", Attention(config))),
+      mlp(register_module("mlp", Mlp(config.hidden_size, config.intermediate_size).ptr())) {}
+
+torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rotary& rotary,
+                                        const torch::Tensor& mask, KvCache* cache, int64_t start,
+                                        const Routing& routing) {
+  const torch::Tensor h = x + self_attn(input_layernorm(x), rotary, mask, cache, index, start);
+  return h + mlp->forward(post_attention_layernorm(h), routing);
+}
+
+void DecoderLayerImpl::set_feed_forward(std::shared_ptr<FeedForwardImpl> block) {
+  mlp = replace_module("mlp", std::move(block));
+}
+
+LlamaImpl::LlamaImpl(const LlamaConfig& config) : config(config) {
+  embed_tokens =
+      register_module("embed_tokens", nn::Embedding(config.vocab_size, config.hidden_size));
+  layers = register_module("layers", nn::ModuleList());
+  for (int64_t i = 0; i < config.num_hidden_layers; ++i)
+    layers->push_back(DecoderLayer(config, static_cast<size_t>(i)));
+  norm = register_module("norm", RMSNorm(config.hidden_size, config.rms_norm_eps));
+  if (!config.tie_word_embeddings)
+    lm_head = register_module(
+        "lm_head",
+        nn::Linear(nn::LinearOptions(config.hidden_size, config.vocab_size).bias(false)));
+}
+
+void LlamaImpl::init_weights(uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  for (auto& item : named_parameters()) {
+    torch::Tensor& parameter = item.value();
+    if (parameter.dim() == 1) {
+      parameter.fill_(1.0);  // RMSNorm weights
+    } else {
+      torch::Tensor values = torch::empty(parameter.sizes(), torch::kFloat32);
+      values.normal_(0.0, config.initializer_range, generator);
+      parameter.copy_(values);
+    }
+  }
+}
+
+torch::Tensor LlamaImpl::embed(const torch::Tensor& ids) { return embed_tokens(ids); }
+
+torch::Tensor LlamaImpl::hidden(const torch::Tensor& embeddings, const torch::Tensor& positions,
+                                const torch::Tensor& valid, KvCache* cache,
+                                const Routing& routing) {
+  const int64_t b = embeddings.size(0), t = embeddings.size(1);
+  const auto device = embeddings.device();
+  int64_t start = 0;
+  torch::Tensor mask;
+  if (cache || valid.defined()) {
+    const torch::Tensor valid_now =
+        valid.defined() ? valid.to(device, torch::kBool)
+                        : torch::ones({b, t}, torch::TensorOptions().dtype(torch::kBool).device(device));
+    torch::Tensor key_valid = valid_now;
+    if (cache) {
+      start = cache->append(valid_now);
+      key_valid = cache->valid();
+    }
+    // A query slot sees valid key slots up to itself, and always itself (so that rows of
+    // padding stay finite; their outputs are never used).
+    const auto slot_options = torch::TensorOptions().dtype(torch::kInt64).device(device);
+    const torch::Tensor query_slots = torch::arange(start, start + t, slot_options).unsqueeze(1);
+    const torch::Tensor key_slots = torch::arange(key_valid.size(1), slot_options).unsqueeze(0);
+    mask = ((key_slots <= query_slots).unsqueeze(0) & key_valid.unsqueeze(1)) |
+           (key_slots == query_slots).unsqueeze(0);
+    mask = mask.unsqueeze(1);  // [B, 1, T, S]
+  }
+  const Rotary rotary(positions.to(device), config.head_dim, config.rope_theta);
+  torch::Tensor x = embeddings;
+  for (const auto& layer : *layers)
+    x = layer->as<DecoderLayerImpl>()->forward(x, rotary, mask, cache, start, routing);
+  return norm(x);
+}
+
+torch::Tensor LlamaImpl::head(const torch::Tensor& hidden) {
+  return lm_head ? lm_head(hidden) : torch::matmul(hidden, embed_tokens->weight.t());
+}
+
+torch::Tensor LlamaImpl::forward(const torch::Tensor& ids) {
+  const torch::Tensor positions =
+      torch::arange(ids.size(1), ids.options().dtype(torch::kInt64)).expand({ids.size(0), -1});
+  return head(hidden(embed(ids), positions));
+}
+
+KvCache LlamaImpl::make_cache(int64_t batch, int64_t capacity) {
+  const torch::Tensor& weight = embed_tokens->weight;
+  return KvCache(config, batch, capacity, weight.options().requires_grad(false));
+}
+
+}  // namespace gavamoe

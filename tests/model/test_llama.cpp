@@ -1,0 +1,116 @@
+// Llama decoder against Hugging Face transformers: golden logits of LlamaForCausalLM on tiny
+// random checkpoints (tests/golden/make_llama_golden.py), GQA with an untied head and MHA with
+// a tied one; plus checkpoint save/reload and config validation.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/model/hf_checkpoint.hpp"
+#include "gavamoe/model/safetensors.hpp"
+#include "model/venv_python.hpp"
+#include "test_util.hpp"
+
+namespace gavamoe {
+namespace {
+
+const char* const kGoldenModels[] = {"gqa_untied", "mha_tied"};
+
+// Max |ours - golden| over the real (unpadded) positions of the golden batch.
+double max_error_against_golden(const std::string& folder) {
+  Llama model = load_llama(folder);
+  SafetensorsReader golden(folder + "/logits.safetensors");
+  const torch::Tensor ids = golden.load("input_ids");
+  const torch::Tensor valid = golden.load("attention_mask").to(torch::kBool);
+  const torch::Tensor expected = golden.load("logits");
+  torch::NoGradGuard no_grad;
+  const torch::Tensor positions = torch::arange(ids.size(1)).expand_as(ids);
+  const torch::Tensor logits = model->head(model->hidden(model->embed(ids), positions, valid));
+  const torch::Tensor error = (logits - expected).abs().amax(-1).masked_select(valid);
+  // The unpadded first row through the plain causal path too.
+  const torch::Tensor causal = model->forward(ids.slice(0, 0, 1));
+  return std::max(error.max().item<double>(),
+                  (causal - expected.slice(0, 0, 1)).abs().max().item<double>());
+}
+
+TEST(Llama, LogitsMatchTransformersGolden) {
+  for (const char* name : kGoldenModels)
+    EXPECT_LT(max_error_against_golden(test::source_path("tests/golden/llama/") + name), 1e-4)
+        << name;
+}
+
+TEST(Llama, LogitsMatchFreshlyRegeneratedGolden) {
+  const std::string python = test::venv_python();
+  if (python.empty()) GTEST_SKIP() << "no test venv: regeneration skipped";
+  const std::string dir = test::scratch_dir();
+  const auto result = test::run_command(
+      test::quote(python) + " " + test::source_path("tests/golden/make_llama_golden.py") + " " + dir,
+      dir);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  for (const char* name : kGoldenModels)
+    EXPECT_LT(max_error_against_golden(dir + "/" + name), 1e-4) << name;
+}
+
+TEST(Llama, SavedCheckpointReloadsIdentically) {
+  const std::string dir = test::scratch_dir();
+  const Llama original = load_llama(test::source_path("tests/golden/llama/gqa_untied"));
+  save_hf_checkpoint(original, dir + "/copy");
+  const Llama copy = load_llama(dir + "/copy");
+  const auto expected = original->named_parameters();
+  for (const auto& item : copy->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), expected[item.key()])) << item.key();
+}
+
+TEST(Llama, LoadsInBFloat16) {
+  const std::string folder = test::source_path("tests/golden/llama/mha_tied");
+  Llama model = load_llama(folder, torch::kBFloat16);
+  EXPECT_EQ(model->embed_tokens->weight.scalar_type(), torch::kBFloat16);
+  SafetensorsReader golden(folder + "/logits.safetensors");
+  torch::NoGradGuard no_grad;
+  const torch::Tensor ids = golden.load("input_ids").slice(0, 0, 1);
+  const torch::Tensor logits = model->forward(ids).to(torch::kFloat32);
+  const torch::Tensor expected = golden.load("logits").slice(0, 0, 1);
+  EXPECT_LT((logits - expected).abs().max().item<double>(), 0.1);
+}
+
+TEST(Llama, FromScratchInitIsSeeded) {
+  LlamaConfig config = LlamaConfig::load(test::source_path("tests/golden/llama/gqa_untied/config.json"));
+  Llama a(config), b(config);
+  a->init_weights(7);
+  b->init_weights(7);
+  EXPECT_TRUE(torch::equal(a->layers[0]->named_parameters()["self_attn.q_proj.weight"],
+                           b->layers[0]->named_parameters()["self_attn.q_proj.weight"]));
+  EXPECT_NEAR(a->embed_tokens->weight.std().item<double>(), 0.02, 0.002);
+}
+
+TEST(LlamaConfig, MissingOrUnsupportedKeysNameFileAndKey) {
+  const std::string dir = test::scratch_dir();
+  nlohmann::json config = LlamaConfig::load(test::source_path(
+                                                "tests/golden/llama/gqa_untied/config.json"))
+                              .to_json();
+  EXPECT_EQ(LlamaConfig::from_json(config, "c.json").num_key_value_heads, 2);
+  EXPECT_EQ(LlamaConfig::from_json(config, "c.json").rope_theta, 500000.0);
+  auto expect_error = [&](nlohmann::json broken, const std::string& what) {
+    test::write_text(dir + "/config.json", broken.dump());
+    try {
+      LlamaConfig::load(dir + "/config.json");
+      ADD_FAILURE() << what << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(dir + "/config.json"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  nlohmann::json missing = config;
+  missing.erase("hidden_size");
+  expect_error(missing, "hidden_size");
+  nlohmann::json scaled = config;
+  scaled["rope_scaling"] = {{"rope_type", "llama3"}};
+  expect_error(scaled, "rope_scaling");
+  nlohmann::json eos_list = config;
+  eos_list["eos_token_id"] = {2, 5};
+  EXPECT_EQ(LlamaConfig::from_json(eos_list, "c.json").eos_token_ids, (std::vector<int>{2, 5}));
+}
+
+}  // namespace
+}  // namespace gavamoe

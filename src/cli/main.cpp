@@ -20,6 +20,7 @@
 namespace gavamoe::cli {
 void register_data(CLI::App& root, CommonOptions& common);
 void register_eval(CLI::App& root, CommonOptions& common);
+void register_pretrain_vae(CLI::App& root, CommonOptions& common);
 }  // namespace gavamoe::cli
 
 namespace {
@@ -35,8 +36,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   cli::CommonOptions common;
   cli::register_data(app, common);
-  cli::register_not_implemented(app, common, "pretrain-vae",
-                                "Cluster (user, item) pairs with the VAE-GMM");
+  cli::register_pretrain_vae(app, common);
   cli::register_not_implemented(app, common, "train",
                                 "Train the cluster-gated mixture-of-experts explainer");
   cli::register_not_implemented(app, common, "infer", "Generate explanations for a data subset");

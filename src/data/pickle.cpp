@@ -179,19 +179,19 @@ bool valid_utf8(const uint8_t* s, size_t n) {
         continue;
       }
     }
-    const uint8_t lead = s[i];
-    if (lead < 0x80) {
+    const uint8_t first = s[i];
+    if (first < 0x80) {
       ++i;
       continue;
     }
     size_t length;
     uint32_t code, smallest;
-    if ((lead & 0xe0) == 0xc0) {
-      length = 2, code = lead & 0x1f, smallest = 0x80;
-    } else if ((lead & 0xf0) == 0xe0) {
-      length = 3, code = lead & 0x0f, smallest = 0x800;
-    } else if ((lead & 0xf8) == 0xf0) {
-      length = 4, code = lead & 0x07, smallest = 0x10000;
+    if ((first & 0xe0) == 0xc0) {
+      length = 2, code = first & 0x1f, smallest = 0x80;
+    } else if ((first & 0xf0) == 0xe0) {
+      length = 3, code = first & 0x0f, smallest = 0x800;
+    } else if ((first & 0xf8) == 0xf0) {
+      length = 4, code = first & 0x07, smallest = 0x10000;
     } else {
       return false;
     }

@@ -11,7 +11,8 @@ MlpImpl::MlpImpl(int64_t hidden_size, int64_t intermediate_size)
       up_proj(register_module(
           "up_proj", nn::Linear(nn::LinearOptions(hidden_size, intermediate_size).bias(false)))),
       down_proj(register_module(
-          "down_proj", nn::Linear(nn::LinearOptions(intermediate_size, hidden_size).bias(false)))) {}
+          "down_proj", nn::Linear(nn::LinearOptions(intermediate_size, hidden_size).bias(false)))) {
+}
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& hidden, const Routing&) {
   return down_proj(torch::silu(gate_proj(hidden)) * up_proj(hidden));

@@ -41,7 +41,8 @@ Shards open_shards(const std::string& dir) {
     if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
       throw file_error(index_path, "missing \"weight_map\" object");
     for (const auto& [tensor, file] : index["weight_map"].items()) {
-      if (!file.is_string()) throw file_error(index_path, "weight_map entry of '" + tensor + "' is not a file name");
+      if (!file.is_string())
+        throw file_error(index_path, "weight_map entry of '" + tensor + "' is not a file name");
       const std::string name = file.get<std::string>();
       if (name.find('/') != std::string::npos || name == "..")
         throw file_error(index_path, "shard name '" + name + "' must be a plain file name");
@@ -94,7 +95,8 @@ void load_hf_weights(Llama& model, const std::string& dir) {
   size_t unused = 0;
   for (const auto& [name, reader] : shards.by_tensor)
     if (!used.count(name) && name != "lm_head.weight") ++unused;  // tied heads may be stored
-  if (unused > 0) log::warn("%s: %zu checkpoint tensors are not used by the model", dir.c_str(), unused);
+  if (unused > 0)
+    log::warn("%s: %zu checkpoint tensors are not used by the model", dir.c_str(), unused);
 }
 
 Llama load_llama(const std::string& dir, torch::Dtype dtype, torch::Device device) {

@@ -19,8 +19,8 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
 
 Rotary::Rotary(const torch::Tensor& positions, int64_t head_dim, double theta) {
   const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
-  const torch::Tensor inv_freq =
-      1.0 / torch::pow(theta, torch::arange(0, head_dim, 2, options) / static_cast<double>(head_dim));
+  const torch::Tensor inv_freq = 1.0 / torch::pow(theta, torch::arange(0, head_dim, 2, options) /
+                                                             static_cast<double>(head_dim));
   const torch::Tensor freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;  // [B,T,D/2]
   const torch::Tensor angles = torch::cat({freqs, freqs}, -1).unsqueeze(1);            // [B,1,T,D]
   cos = angles.cos();
@@ -69,10 +69,10 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rotar
 
 DecoderLayerImpl::DecoderLayerImpl(const LlamaConfig& config, size_t index)
     : index(index),
-      input_layernorm(register_module("input_layernorm",
-                                      RMSNorm(config.hidden_size, config.rms_norm_eps))),
-      post_attention_layernorm(register_module(
-          "post_attention_layernorm", RMSNorm(config.hidden_size, config.rms_norm_eps))),
+      input_layernorm(
+          register_module("input_layernorm", RMSNorm(config.hidden_size, config.rms_norm_eps))),
+      post_attention_layernorm(register_module("post_attention_layernorm",
+                                               RMSNorm(config.hidden_size, config.rms_norm_eps))),
       self_attn(register_module("self_attn", Attention(config))),
       mlp(register_module("mlp", Mlp(config.hidden_size, config.intermediate_size).ptr())) {}
 
@@ -126,8 +126,9 @@ torch::Tensor LlamaImpl::hidden(const torch::Tensor& embeddings, const torch::Te
   torch::Tensor mask;
   if (cache || valid.defined()) {
     const torch::Tensor valid_now =
-        valid.defined() ? valid.to(device, torch::kBool)
-                        : torch::ones({b, t}, torch::TensorOptions().dtype(torch::kBool).device(device));
+        valid.defined()
+            ? valid.to(device, torch::kBool)
+            : torch::ones({b, t}, torch::TensorOptions().dtype(torch::kBool).device(device));
     torch::Tensor key_valid = valid_now;
     if (cache) {
       start = cache->append(valid_now);

@@ -41,8 +41,8 @@ std::vector<int> token_ids(const json& object, const std::string& key, const std
   std::vector<int> ids;
   for (const json& id : value.is_array() ? value : json::array({value})) {
     if (!id.is_number_integer() || id.get<int64_t>() < 0)
-      throw file_error(path, "\"" + key + "\" must be a token id or a list of them, got " +
-                                 value.dump());
+      throw file_error(path,
+                       "\"" + key + "\" must be a token id or a list of them, got " + value.dump());
     ids.push_back(id.get<int>());
   }
   return ids;
@@ -51,8 +51,8 @@ std::vector<int> token_ids(const json& object, const std::string& key, const std
 void require_absent_or(const json& object, const std::string& key, const json& allowed,
                        const std::string& path) {
   if (object.contains(key) && !object.at(key).is_null() && object.at(key) != allowed)
-    throw file_error(path, "\"" + key + "\": " + object.at(key).dump() + " is not supported (only " +
-                               allowed.dump() + ")");
+    throw file_error(path, "\"" + key + "\": " + object.at(key).dump() +
+                               " is not supported (only " + allowed.dump() + ")");
 }
 
 }  // namespace
@@ -98,7 +98,8 @@ LlamaConfig LlamaConfig::from_json(const json& object, const std::string& path) 
     throw file_error(path, "num_attention_heads (" + std::to_string(config.num_attention_heads) +
                                ") is not a multiple of num_key_value_heads (" +
                                std::to_string(config.num_key_value_heads) + ")");
-  if (config.head_dim % 2 != 0) throw file_error(path, "head_dim must be even for rotary embeddings");
+  if (config.head_dim % 2 != 0)
+    throw file_error(path, "head_dim must be even for rotary embeddings");
   return config;
 }
 

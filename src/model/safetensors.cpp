@@ -4,12 +4,12 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
-#include <torch/torch.h>
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
@@ -61,7 +61,8 @@ SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
   }
   mapping_size_ = static_cast<size_t>(file_size);
   void* mapping = ::mmap(nullptr, mapping_size_, PROT_READ, MAP_PRIVATE, file.fd, 0);
-  if (mapping == MAP_FAILED) throw file_error(path, std::string("cannot map: ") + std::strerror(errno));
+  if (mapping == MAP_FAILED)
+    throw file_error(path, std::string("cannot map: ") + std::strerror(errno));
   mapping_ = mapping;
   try {
     const auto* bytes = static_cast<const uint8_t*>(mapping_);
@@ -113,7 +114,9 @@ torch::Tensor SafetensorsReader::mapped(const std::string& name) const {
   return aligned.view(e.dtype).view(e.shape);
 }
 
-torch::Tensor SafetensorsReader::load(const std::string& name) const { return mapped(name).clone(); }
+torch::Tensor SafetensorsReader::load(const std::string& name) const {
+  return mapped(name).clone();
+}
 
 void SafetensorsReader::load_into(const std::string& name, torch::Tensor destination) const {
   const SafetensorsEntry& e = entry(name);

@@ -29,8 +29,10 @@ bool nesting_within_limit(const char* text, size_t size) {
   for (size_t i = 0; i < size; ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {
@@ -55,10 +57,12 @@ uint64_t non_negative_integer(const json& value, const std::string& path, const 
   throw file_error(path, "header", what + " must be a non-negative integer");
 }
 
-SafetensorsHeaderEntry parse_entry(const std::string& name, const json& value,
-                                   uint64_t data_size, const std::string& path) {
+SafetensorsHeaderEntry parse_entry(const std::string& name, const json& value, uint64_t data_size,
+                                   const std::string& path) {
   const std::string where = "tensor " + shown(name);
-  auto fail = [&](const std::string& what) { return file_error(path, "header", where + ": " + what); };
+  auto fail = [&](const std::string& what) {
+    return file_error(path, "header", where + ": " + what);
+  };
   if (!value.is_object()) throw fail("entry is not a JSON object");
   for (const char* key : {"dtype", "shape", "data_offsets"})
     if (!value.contains(key)) throw fail(std::string("missing \"") + key + "\"");
@@ -85,7 +89,8 @@ SafetensorsHeaderEntry parse_entry(const std::string& name, const json& value,
     throw fail("shape is too large");
 
   const json& offsets = value.at("data_offsets");
-  if (!offsets.is_array() || offsets.size() != 2) throw fail("\"data_offsets\" is not [begin, end]");
+  if (!offsets.is_array() || offsets.size() != 2)
+    throw fail("\"data_offsets\" is not [begin, end]");
   entry.begin = non_negative_integer(offsets[0], path, where + " data_offsets");
   entry.end = non_negative_integer(offsets[1], path, where + " data_offsets");
   if (entry.end < entry.begin) throw fail("data_offsets end is before begin");
@@ -101,9 +106,9 @@ SafetensorsHeaderEntry parse_entry(const std::string& name, const json& value,
 }  // namespace
 
 size_t safetensors_dtype_size(const std::string& dtype) {
-  static const std::map<std::string, size_t> sizes = {
-      {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8},
-      {"I32", 4}, {"I8", 1},  {"U8", 1},  {"BOOL", 1}};
+  static const std::map<std::string, size_t> sizes = {{"F64", 8},  {"F32", 4}, {"F16", 2},
+                                                      {"BF16", 2}, {"I64", 8}, {"I32", 4},
+                                                      {"I8", 1},   {"U8", 1},  {"BOOL", 1}};
   const auto it = sizes.find(dtype);
   return it == sizes.end() ? 0 : it->second;
 }
@@ -115,12 +120,14 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* file, uint64_t file_si
                                " bytes, too short for a safetensors header length");
   const uint64_t header_size = read_u64_le(file);
   if (header_size > kSafetensorsMaxHeaderBytes)
-    throw file_error(path, "byte 0", "header length " + std::to_string(header_size) +
-                                         " exceeds the limit of 100000000 bytes");
+    throw file_error(
+        path, "byte 0",
+        "header length " + std::to_string(header_size) + " exceeds the limit of 100000000 bytes");
   if (header_size > file_size - 8)
-    throw file_error(path, "byte 0", "header length " + std::to_string(header_size) +
-                                         " runs past the end of the file (" +
-                                         std::to_string(file_size) + " bytes): truncated?");
+    throw file_error(path, "byte 0",
+                     "header length " + std::to_string(header_size) +
+                         " runs past the end of the file (" + std::to_string(file_size) +
+                         " bytes): truncated?");
 
   const char* text = reinterpret_cast<const char*>(file + 8);
   if (!nesting_within_limit(text, header_size))
@@ -141,7 +148,8 @@ SafetensorsHeader parse_safetensors_header(const uint8_t* file, uint64_t file_si
       if (!value.is_object()) throw file_error(path, "header", "__metadata__ is not an object");
       for (const auto& [key, text_value] : value.items()) {
         if (!text_value.is_string())
-          throw file_error(path, "header", "__metadata__ value of " + shown(key) + " is not a string");
+          throw file_error(path, "header",
+                           "__metadata__ value of " + shown(key) + " is not a string");
         header.metadata[key] = text_value.get<std::string>();
       }
       continue;

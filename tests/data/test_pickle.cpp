@@ -73,7 +73,7 @@ std::string canonical(const PickleValue& value) {
   return "?";
 }
 
-// Python side of the canonical text plus helpers; every script starts with it.
+// Python side of the canonical text plus file utilities; every script starts with it.
 const char* kPrelude = R"(
 import io, json, math, os, pickle, pickletools, struct, sys
 os.chdir(os.path.dirname(os.path.abspath(__file__)))

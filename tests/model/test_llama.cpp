@@ -44,9 +44,10 @@ TEST(Llama, LogitsMatchFreshlyRegeneratedGolden) {
   const std::string python = test::venv_python();
   if (python.empty()) GTEST_SKIP() << "no test venv: regeneration skipped";
   const std::string dir = test::scratch_dir();
-  const auto result = test::run_command(
-      test::quote(python) + " " + test::source_path("tests/golden/make_llama_golden.py") + " " + dir,
-      dir);
+  const auto result =
+      test::run_command(test::quote(python) + " " +
+                            test::source_path("tests/golden/make_llama_golden.py") + " " + dir,
+                        dir);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   for (const char* name : kGoldenModels)
     EXPECT_LT(max_error_against_golden(dir + "/" + name), 1e-4) << name;
@@ -75,7 +76,8 @@ TEST(Llama, LoadsInBFloat16) {
 }
 
 TEST(Llama, FromScratchInitIsSeeded) {
-  LlamaConfig config = LlamaConfig::load(test::source_path("tests/golden/llama/gqa_untied/config.json"));
+  LlamaConfig config =
+      LlamaConfig::load(test::source_path("tests/golden/llama/gqa_untied/config.json"));
   Llama a(config), b(config);
   a->init_weights(7);
   b->init_weights(7);
@@ -86,9 +88,8 @@ TEST(Llama, FromScratchInitIsSeeded) {
 
 TEST(LlamaConfig, MissingOrUnsupportedKeysNameFileAndKey) {
   const std::string dir = test::scratch_dir();
-  nlohmann::json config = LlamaConfig::load(test::source_path(
-                                                "tests/golden/llama/gqa_untied/config.json"))
-                              .to_json();
+  nlohmann::json config =
+      LlamaConfig::load(test::source_path("tests/golden/llama/gqa_untied/config.json")).to_json();
   EXPECT_EQ(LlamaConfig::from_json(config, "c.json").num_key_value_heads, 2);
   EXPECT_EQ(LlamaConfig::from_json(config, "c.json").rope_theta, 500000.0);
   auto expect_error = [&](nlohmann::json broken, const std::string& what) {

@@ -7,8 +7,8 @@
 
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/model/safetensors.hpp"
-#include "test_util.hpp"
 #include "model/venv_python.hpp"
+#include "test_util.hpp"
 
 namespace gavamoe {
 namespace {
@@ -67,14 +67,14 @@ TEST(Safetensors, LoadIntoConvertsDtypeAndChecksShape) {
 }
 
 // Runs a Python script with the venv; skips the test when there is no venv.
-#define RUN_VENV_PYTHON(script, dir)                                                \
-  do {                                                                              \
-    const std::string python = test::venv_python();                                 \
-    if (python.empty()) GTEST_SKIP() << "no test venv: Python cross-check skipped"; \
-    write_text(dir + "/check.py", script);                                          \
-    const auto result =                                                             \
+#define RUN_VENV_PYTHON(script, dir)                                                  \
+  do {                                                                                \
+    const std::string python = test::venv_python();                                   \
+    if (python.empty()) GTEST_SKIP() << "no test venv: Python cross-check skipped";   \
+    write_text(dir + "/check.py", script);                                            \
+    const auto result =                                                               \
         test::run_command(test::quote(python) + " " + dir + "/check.py " + dir, dir); \
-    ASSERT_EQ(result.exit_code, 0) << result.out << result.err;                     \
+    ASSERT_EQ(result.exit_code, 0) << result.out << result.err;                       \
   } while (0)
 
 TEST(Safetensors, ReadsFileWrittenByPythonSafetensors) {
@@ -87,16 +87,20 @@ save_file({"f32": v.float(), "f16": v.half(), "bf16": v.bfloat16(), "f64": v,
            "i64": v.long(), "i32": v.int(), "i8": v.to(torch.int8),
            "u8": v.abs().to(torch.uint8), "bool": v > 0},
           sys.argv[1] + "/py.safetensors", metadata={"source": "python"})
-)", dir);
+)",
+                  dir);
   SafetensorsReader reader(dir + "/py.safetensors");
   EXPECT_EQ(reader.metadata().at("source"), "python");
   const torch::Tensor v = torch::arange(-6, 6, torch::kFloat64).reshape({3, 4}) * 1.5;
-  const std::map<std::string, torch::Tensor> expected = {
-      {"f32", v.to(torch::kFloat32)}, {"f16", v.to(torch::kFloat16)},
-      {"bf16", v.to(torch::kBFloat16)}, {"f64", v},
-      {"i64", v.to(torch::kInt64)},   {"i32", v.to(torch::kInt32)},
-      {"i8", v.to(torch::kInt8)},     {"u8", v.abs().to(torch::kUInt8)},
-      {"bool", v.gt(0)}};
+  const std::map<std::string, torch::Tensor> expected = {{"f32", v.to(torch::kFloat32)},
+                                                         {"f16", v.to(torch::kFloat16)},
+                                                         {"bf16", v.to(torch::kBFloat16)},
+                                                         {"f64", v},
+                                                         {"i64", v.to(torch::kInt64)},
+                                                         {"i32", v.to(torch::kInt32)},
+                                                         {"i8", v.to(torch::kInt8)},
+                                                         {"u8", v.abs().to(torch::kUInt8)},
+                                                         {"bool", v.gt(0)}};
   for (const auto& [name, tensor] : expected) {
     const torch::Tensor loaded = reader.load(name);
     EXPECT_EQ(loaded.scalar_type(), tensor.scalar_type()) << name;
@@ -108,8 +112,10 @@ TEST(Safetensors, PythonSafetensorsReadsOurFile) {
   const std::string dir = scratch_dir();
   const torch::Tensor v = torch::arange(-6, 6, torch::kFloat64).reshape({3, 4}) * 1.5;
   write_safetensors(dir + "/ours.safetensors",
-                    {{"bf16", v.to(torch::kBFloat16)}, {"i32", v.to(torch::kInt32)},
-                     {"bool", v.gt(0)}, {"f32", v.to(torch::kFloat32)}},
+                    {{"bf16", v.to(torch::kBFloat16)},
+                     {"i32", v.to(torch::kInt32)},
+                     {"bool", v.gt(0)},
+                     {"f32", v.to(torch::kFloat32)}},
                     {{"source", "gavamoe"}});
   RUN_VENV_PYTHON(R"(
 import sys, torch
@@ -121,7 +127,8 @@ with safe_open(sys.argv[1] + "/ours.safetensors", "pt") as f:
     assert torch.equal(f.get_tensor("i32"), v.int())
     assert torch.equal(f.get_tensor("bool"), v > 0)
     assert torch.equal(f.get_tensor("f32"), v.float())
-)", dir);
+)",
+                  dir);
 }
 
 // A file made of a raw header length, header text and data bytes.
@@ -154,10 +161,10 @@ TEST(Safetensors, TruncatedFilesAreRejected) {
   const std::string dir = scratch_dir();
   write_safetensors(dir + "/good.safetensors", {{"w", torch::ones({8, 8})}});
   const std::string good = read_text(dir + "/good.safetensors");
-  for (size_t length : {size_t{0}, size_t{5}, size_t{8}, size_t{20}, good.size() - 256,
-                        good.size() - 1})
+  for (size_t length :
+       {size_t{0}, size_t{5}, size_t{8}, size_t{20}, good.size() - 256, good.size() - 1})
     expect_rejected(dir, "cut" + std::to_string(length), good.substr(0, length),
-                    length < 8 ? "too short"
+                    length < 8                   ? "too short"
                     : length < good.size() - 256 ? "header length"
                                                  : "past the data");
 }
@@ -186,12 +193,11 @@ TEST(Safetensors, CorruptHeadersAreRejected) {
       dir, "overflow",
       raw_file(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", 0),
       "too large");
-  expect_rejected(dir, "overlap",
-                  raw_file("{" + w + R"(,"v":{"dtype":"I32","shape":[2],"data_offsets":[8,16]}})",
-                           16),
-                  "overlap");
-  expect_rejected(dir, "bad_metadata", raw_file(R"({"__metadata__":{"a":1}})", 0),
-                  "not a string");
+  expect_rejected(
+      dir, "overlap",
+      raw_file("{" + w + R"(,"v":{"dtype":"I32","shape":[2],"data_offsets":[8,16]}})", 16),
+      "overlap");
+  expect_rejected(dir, "bad_metadata", raw_file(R"({"__metadata__":{"a":1}})", 0), "not a string");
 }
 
 TEST(Safetensors, InvalidBoolBytesFailOnLoad) {

@@ -46,7 +46,6 @@ class Tokenizer {
 struct TokenizerTrainOptions {
   int vocab_size = 2000;
   uint64_t seed = 1;
-  int threads = 1;
   std::vector<std::string> user_symbols = {kUserToken, kItemToken, kSeparatorToken};
 };
 

@@ -1,0 +1,37 @@
+// Batched generation with a Llama: prompts of any lengths are left-padded into one batch,
+// each row keeps its own rotary positions, padding is masked out; a KV cache (default) makes
+// each new token cost one position. Beam search decodes each prompt with its beams as a batch.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "gavamoe/infer/sampler.hpp"
+#include "gavamoe/model/llama.hpp"
+
+namespace gavamoe {
+
+struct GenerationOptions {
+  SamplingOptions sampling;
+  int64_t max_new_tokens = 30;
+  std::vector<int> stop_tokens;  // generation of a row ends after one of these
+  int64_t num_beams = 1;  // > 1: beam search (sampling options other than the penalty unused)
+  bool use_cache = true;
+  bool keep_logits = false;  // record the logits of every step (tests, analysis)
+  uint64_t seed = 1;
+};
+
+struct GenerationResult {
+  std::vector<std::vector<int>> tokens;    // new tokens per prompt, the stop token included
+  std::vector<torch::Tensor> step_logits;  // with keep_logits: [B, V] float32 per step
+};
+
+GenerationResult generate(Llama& model, const std::vector<std::vector<int>>& prompts,
+                          const GenerationOptions& options, const Routing& routing = {});
+// Beam search with options.num_beams beams (also with 1, which must equal greedy); what
+// generate() runs when num_beams > 1.
+GenerationResult beam_search(Llama& model, const std::vector<std::vector<int>>& prompts,
+                             const GenerationOptions& options, const Routing& routing = {});
+
+}  // namespace gavamoe

@@ -1,0 +1,121 @@
+// `gavamoe generate`: runs a Hugging Face Llama folder (config.json, safetensors,
+// tokenizer.model) on one prompt. With --json, stdout is exactly one line
+// {"prompt_ids": [...], "output_ids": [...], "text": "..."}: the model input (BOS first when
+// the tokenizer settings say so, the Llama default), the new tokens (with the stop token),
+// and the new text. Logs go to stderr.
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "gavamoe/cli/command.hpp"
+#include "gavamoe/core/atomic_file.hpp"
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/core/log.hpp"
+#include "gavamoe/data/tokenizer.hpp"
+#include "gavamoe/infer/generator.hpp"
+#include "gavamoe/infer/prompt_template.hpp"
+#include "gavamoe/model/hf_checkpoint.hpp"
+
+namespace gavamoe::cli {
+namespace {
+
+struct GenerateOptions {
+  std::string model;
+  std::string prompt;
+  int64_t max_new_tokens = 30;
+  std::string decode = "greedy";
+  std::string prompt_template = "plain";
+  double temperature = 0.7;
+  int64_t top_k = 0;
+  double top_p = 1.0;
+  int64_t beams = 4;
+  double repetition_penalty = 1.0;
+  bool json = false;
+};
+
+// tokenizer_config.json's add_bos_token; true (the Llama default) when absent.
+bool adds_bos(const std::string& dir) {
+  const std::string path = dir + "/tokenizer_config.json";
+  if (!std::filesystem::exists(path)) return true;
+  try {
+    const nlohmann::json config = nlohmann::json::parse(read_file(path));
+    return config.value("add_bos_token", true);
+  } catch (const nlohmann::json::exception& e) {
+    throw file_error(path, std::string("invalid JSON: ") + e.what());
+  }
+}
+
+void run_generate(const GenerateOptions& options, const RunConfig&, uint64_t seed) {
+  Llama model = load_llama(options.model);
+  const Tokenizer tokenizer(options.model + "/tokenizer.model");
+  const LlamaConfig& config = model->config;
+
+  std::vector<int> prompt_ids;
+  if (adds_bos(options.model) && config.bos_token_id >= 0)
+    prompt_ids.push_back(config.bos_token_id);
+  for (int id : tokenizer.encode(apply_prompt_template(options.prompt_template, options.prompt)))
+    prompt_ids.push_back(id);
+
+  GenerationOptions generation;
+  generation.max_new_tokens = options.max_new_tokens;
+  generation.stop_tokens = config.eos_token_ids;
+  generation.seed = seed;
+  generation.sampling.repetition_penalty = options.repetition_penalty;
+  if (options.decode == "sample") {
+    generation.sampling.sample = true;
+    generation.sampling.temperature = options.temperature;
+    generation.sampling.top_k = options.top_k;
+    generation.sampling.top_p = options.top_p;
+  } else if (options.decode == "beam") {
+    generation.num_beams = options.beams;
+  }
+  log::info("generate: %zu prompt tokens, up to %lld new (%s)", prompt_ids.size(),
+            static_cast<long long>(options.max_new_tokens), options.decode.c_str());
+  const std::vector<int> output_ids = generate(model, {prompt_ids}, generation).tokens[0];
+  const std::string text = tokenizer.decode(output_ids);
+  if (options.json) {
+    const nlohmann::ordered_json line = {
+        {"prompt_ids", prompt_ids}, {"output_ids", output_ids}, {"text", text}};
+    std::printf(
+        "%s\n",
+        line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+  } else {
+    std::printf("%s\n", text.c_str());
+  }
+}
+
+}  // namespace
+
+void register_generate(CLI::App& root, CommonOptions& common) {
+  auto options = std::make_shared<GenerateOptions>();
+  CLI::App* command =
+      root.add_subcommand("generate", "Run a Hugging Face Llama folder on a prompt");
+  command
+      ->add_option("--model", options->model,
+                   "Folder with config.json, safetensors, tokenizer.model")
+      ->required();
+  command->add_option("--prompt", options->prompt, "Prompt text")->required();
+  command->add_option("--max-new-tokens", options->max_new_tokens, "Most new tokens")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--decode", options->decode, "greedy, sample or beam")
+      ->check(CLI::IsMember({"greedy", "sample", "beam"}));
+  command->add_option("--template", options->prompt_template, "Prompt template: plain or llama-2")
+      ->check(CLI::IsMember(prompt_template_names()));
+  command->add_option("--temperature", options->temperature, "Sampling temperature")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--top-k", options->top_k, "Sample among the k most likely (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--top-p", options->top_p, "Nucleus sampling threshold")
+      ->check(CLI::Range(0.0, 1.0));
+  command->add_option("--beams", options->beams, "Beams for --decode beam")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--repetition-penalty", options->repetition_penalty, "1: off")
+      ->check(CLI::PositiveNumber);
+  command->add_flag("--json", options->json, "Print one JSON line with ids and text");
+  add_common_options(command, common);
+  command->callback([options, &common] {
+    const RunConfig config = setup_run(common);
+    run_generate(*options, config, common.seed);
+  });
+}
+
+}  // namespace gavamoe::cli

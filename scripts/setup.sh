@@ -9,7 +9,7 @@
 set -euo pipefail
 
 TORCH_VERSION="2.11.0"
-TEST_PYTHON_PACKAGES="numpy safetensors sentencepiece transformers==4.57.1"
+TEST_PYTHON_PACKAGES="numpy==2.4.6 safetensors==0.8.0 sentencepiece==0.2.3 transformers==5.23.0"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${GAVAMOE_VENV:-$HOME/.cache/gavamoe/venv}"
 BUILD="${GAVAMOE_BUILD:-$ROOT/build}"

@@ -45,8 +45,7 @@ struct CommandResult {
 inline CommandResult run_command(const std::string& command, const std::string& dir) {
   const std::string out_path = dir + "/cmd.stdout";
   const std::string err_path = dir + "/cmd.stderr";
-  const int status =
-      std::system((command + " >" + out_path + " 2>" + err_path).c_str());
+  const int status = std::system((command + " >" + out_path + " 2>" + err_path).c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   result.out = read_text(out_path);
@@ -77,16 +76,18 @@ inline std::string datasets_dir() {
   return dir ? std::string(dir) : std::string();
 }
 
-#define GAVAMOE_REQUIRE_DATASETS(var)                                        \
-  const std::string var = ::gavamoe::test::datasets_dir();                   \
+#define GAVAMOE_REQUIRE_DATASETS(var)                      \
+  const std::string var = ::gavamoe::test::datasets_dir(); \
   if (var.empty()) GTEST_SKIP() << "GAVAMOE_DATASETS is not set: real-data test skipped"
 
 // Shell-quotes one argument.
 inline std::string quote(const std::string& text) {
   std::string quoted = "'";
   for (char c : text) {
-    if (c == '\'') quoted += "'\\''";
-    else quoted += c;
+    if (c == '\'')
+      quoted += "'\\''";
+    else
+      quoted += c;
   }
   return quoted + "'";
 }

@@ -38,9 +38,8 @@ void register_not_implemented(CLI::App& root, CommonOptions& common, const std::
   CLI::App* command = root.add_subcommand(name, description + " (not implemented in this version)");
   command->allow_extras();
   add_common_options(command, common);
-  command->callback([name] {
-    throw Error("gavamoe " + name + ": not implemented in this version");
-  });
+  command->callback(
+      [name] { throw Error("gavamoe " + name + ": not implemented in this version"); });
 }
 
 }  // namespace gavamoe::cli

@@ -41,7 +41,8 @@ nlohmann::json dataset_stats(const Dataset& dataset) {
   stats["records"] = dataset.records.size();
   stats["users"] = dataset.users.size();
   stats["items"] = dataset.items.size();
-  for (Subset subset : kSubsets) stats["subsets"][subset_name(subset)] = dataset.subset(subset).size();
+  for (Subset subset : kSubsets)
+    stats["subsets"][subset_name(subset)] = dataset.subset(subset).size();
   stats["features"] = features.size();
   stats["rating_histogram"] = histogram;
   stats["has_text"] = dataset.has_text;
@@ -80,7 +81,8 @@ void print_table(const nlohmann::json& stats) {
 
 void register_data_stats(CLI::App* data, CommonOptions& common) {
   auto options = std::make_shared<StatsOptions>();
-  CLI::App* command = data->add_subcommand("stats", "Counts, rating histogram, explanation lengths");
+  CLI::App* command =
+      data->add_subcommand("stats", "Counts, rating histogram, explanation lengths");
   command->add_option("--data", options->data, "Dataset folder or .jsonl file")->required();
   command->add_option("--split", options->split, "Fold 1..5 for folders with index files");
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");

@@ -21,6 +21,7 @@ namespace gavamoe::cli {
 void register_data(CLI::App& root, CommonOptions& common);
 void register_eval(CLI::App& root, CommonOptions& common);
 void register_pretrain_vae(CLI::App& root, CommonOptions& common);
+void register_generate(CLI::App& root, CommonOptions& common);
 }  // namespace gavamoe::cli
 
 namespace {
@@ -41,8 +42,7 @@ int main(int argc, char** argv) {
                                 "Train the cluster-gated mixture-of-experts explainer");
   cli::register_not_implemented(app, common, "infer", "Generate explanations for a data subset");
   cli::register_eval(app, common);
-  cli::register_not_implemented(app, common, "generate",
-                                "Run a plain Hugging Face Llama folder on a prompt");
+  cli::register_generate(app, common);
   cli::register_not_implemented(app, common, "export",
                                 "Write a trained model back in the Hugging Face layout");
   try {

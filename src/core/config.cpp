@@ -84,8 +84,7 @@ void RunConfig::merge_file(const std::string& path) {
 void RunConfig::set(const std::string& assignment) {
   const size_t eq = assignment.find('=');
   const std::string origin = "--set " + assignment;
-  if (eq == std::string::npos || eq == 0)
-    throw Error(origin + ": expected section.key=value");
+  if (eq == std::string::npos || eq == 0) throw Error(origin + ": expected section.key=value");
   const std::vector<std::string> path = split_dotted(assignment.substr(0, eq));
   if (path.size() != 2) throw Error(origin + ": expected section.key=value");
   const std::string text = assignment.substr(eq + 1);

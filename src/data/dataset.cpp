@@ -85,14 +85,15 @@ void read_ratings_file(const std::string& path, std::vector<Record>& records) {
     std::istringstream split(line);
     for (std::string field; std::getline(split, field, '\t');) fields.push_back(field);
     if (fields.size() != 3)
-      throw file_error(path, "line " + std::to_string(line_number),
-                       "expected 'user<TAB>item<TAB>rating', got " +
-                           std::to_string(fields.size()) + " fields");
+      throw file_error(
+          path, "line " + std::to_string(line_number),
+          "expected 'user<TAB>item<TAB>rating', got " + std::to_string(fields.size()) + " fields");
     Record record;
     record.user = fields[0];
     record.item = fields[1];
     const std::string& rating = fields[2];
-    const auto parsed = std::from_chars(rating.data(), rating.data() + rating.size(), record.rating);
+    const auto parsed =
+        std::from_chars(rating.data(), rating.data() + rating.size(), record.rating);
     if (parsed.ec != std::errc() || parsed.ptr != rating.data() + rating.size())
       throw file_error(path, "line " + std::to_string(line_number),
                        "rating '" + rating + "' is not a number");
@@ -142,9 +143,12 @@ void index_ids(Dataset& dataset) {
 
 const char* subset_name(Subset subset) {
   switch (subset) {
-    case Subset::train: return "train";
-    case Subset::validation: return "validation";
-    case Subset::test: return "test";
+    case Subset::train:
+      return "train";
+    case Subset::validation:
+      return "validation";
+    case Subset::test:
+      return "test";
   }
   return "?";
 }
@@ -155,13 +159,18 @@ Subset parse_subset(const std::string& name) {
   throw Error("--subset: unknown subset '" + name + "' (train, validation, test)");
 }
 
-int64_t Dataset::user_index(int64_t record) const { return user_of.at(static_cast<size_t>(record)); }
-int64_t Dataset::item_index(int64_t record) const { return item_of.at(static_cast<size_t>(record)); }
+int64_t Dataset::user_index(int64_t record) const {
+  return user_of.at(static_cast<size_t>(record));
+}
+int64_t Dataset::item_index(int64_t record) const {
+  return item_of.at(static_cast<size_t>(record));
+}
 
 void Dataset::require_text(const std::string& command) const {
   if (!has_text)
-    throw file_error(path, command + " needs explanation text, but this dataset has ratings only"
-                           " (or some records lack an explanation)");
+    throw file_error(path, command +
+                               " needs explanation text, but this dataset has ratings only"
+                               " (or some records lack an explanation)");
 }
 
 std::vector<int64_t> read_index_file(const std::string& path, int64_t n_records) {
@@ -205,8 +214,8 @@ Dataset load_dataset(const std::string& path, const LoadOptions& options) {
       if (fs::is_directory(root / std::to_string(options.split))) {
         read_fold(dataset, root, options.split);
       } else {
-        dataset.subsets = shuffle_split(static_cast<int64_t>(dataset.records.size()),
-                                        options.shuffle_seed);
+        dataset.subsets =
+            shuffle_split(static_cast<int64_t>(dataset.records.size()), options.shuffle_seed);
       }
     } else if (is_ratings_folder(root)) {
       dataset.format = DataFormat::ratings;
@@ -219,8 +228,9 @@ Dataset load_dataset(const std::string& path, const LoadOptions& options) {
           dataset.subsets[static_cast<int>(subset)].push_back(i);
       }
     } else {
-      throw file_error(path, "not a dataset folder: expected reviews.pickle, reviews.jsonl, or "
-                             "train/validation/test rating files");
+      throw file_error(path,
+                       "not a dataset folder: expected reviews.pickle, reviews.jsonl, or "
+                       "train/validation/test rating files");
     }
   } else {
     dataset.format = DataFormat::jsonl;

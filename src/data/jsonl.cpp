@@ -131,8 +131,8 @@ std::array<std::vector<int64_t>, 3> shuffle_split(int64_t n, uint64_t seed) {
   return parts;
 }
 
-void write_dataset_folder(const std::string& dir, const std::vector<Record>& records,
-                          uint64_t seed, const std::map<std::string, std::string>& extra_files) {
+void write_dataset_folder(const std::string& dir, const std::vector<Record>& records, uint64_t seed,
+                          const std::map<std::string, std::string>& extra_files) {
   namespace fs = std::filesystem;
   const fs::path final_dir(dir);
   const fs::path temp_dir = final_dir.string() + ".tmp-" + std::to_string(::getpid());

@@ -6,7 +6,6 @@
 // Fisher-Yates; none of the implementation-defined std distributions are used.
 #include "gavamoe/data/synth.hpp"
 
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

@@ -39,8 +39,9 @@ TEST(Cli, UnknownSubcommandOrOptionExitsWithTwo) {
 
 TEST(Cli, DataStatsPrintsCounts) {
   const std::string dir = test::scratch_dir();
-  test::write_text(dir + "/r.jsonl",
-                   R"({"user": "a", "item": "x", "rating": 5, "feature": "f", "explanation": "nice f"}
+  test::write_text(
+      dir + "/r.jsonl",
+      R"({"user": "a", "item": "x", "rating": 5, "feature": "f", "explanation": "nice f"}
 {"user": "b", "item": "x", "rating": 3, "feature": "g", "explanation": "ok g here"}
 {"user": "a", "item": "y", "rating": 5, "feature": "f", "explanation": "fine"}
 )");
@@ -59,7 +60,8 @@ TEST(Cli, DataStatsPrintsCounts) {
 
 TEST(Cli, BadInputIsOneErrorLineAndExitTwo) {
   const std::string dir = test::scratch_dir();
-  test::write_text(dir + "/bad.jsonl", "{\"user\": \"a\", \"item\": \"x\", \"rating\": 5}\n{oops\n");
+  test::write_text(dir + "/bad.jsonl",
+                   "{\"user\": \"a\", \"item\": \"x\", \"rating\": 5}\n{oops\n");
   const auto result = run_gavamoe("data stats --data " + dir + "/bad.jsonl", dir);
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("bad.jsonl:line 2: invalid JSON"), std::string::npos) << result.err;

@@ -53,10 +53,8 @@ TEST(RunConfig, ErrorsNameTheKey) {
   EXPECT_NE(wrong_type.find("vae.clusters"), std::string::npos);
   EXPECT_NE(wrong_type.find("integer"), std::string::npos);
   EXPECT_NE(error_of([&] { config.set("train.bf16=yes"); }).find("boolean"), std::string::npos);
-  EXPECT_NE(error_of([&] { config.set("novalue"); }).find("section.key=value"),
-            std::string::npos);
-  EXPECT_NE(error_of([&] { config.set("a.b.c=1"); }).find("section.key=value"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { config.set("novalue"); }).find("section.key=value"), std::string::npos);
+  EXPECT_NE(error_of([&] { config.set("a.b.c=1"); }).find("section.key=value"), std::string::npos);
 }
 
 TEST(RunConfig, MergeFileAndItsErrors) {

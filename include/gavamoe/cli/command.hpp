@@ -18,8 +18,8 @@ struct CommonOptions {
   int threads = 0;  // 0: all cores
   uint64_t seed = 1;
   std::string log_level = "info";
-  std::string config;              // run config file
-  std::vector<std::string> sets;   // section.key=value overrides
+  std::string config;             // run config file
+  std::vector<std::string> sets;  // section.key=value overrides
 };
 
 // Adds --threads, --seed, --log-level, --config, --set to a subcommand.

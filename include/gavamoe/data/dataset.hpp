@@ -48,8 +48,8 @@ struct Dataset {
 };
 
 struct LoadOptions {
-  int split = 1;               // fold folder 1..5 for index-file layouts
-  uint64_t shuffle_seed = 1;   // 8:1:1 shuffle of a bare .jsonl file
+  int split = 1;              // fold folder 1..5 for index-file layouts
+  uint64_t shuffle_seed = 1;  // 8:1:1 shuffle of a bare .jsonl file
 };
 
 Dataset load_dataset(const std::string& path, const LoadOptions& options = {});

@@ -23,8 +23,8 @@ std::string record_to_json_line(const Record& record);
 // Writes a dataset folder: reviews.jsonl plus kFolds seeded 8:1:1 folds (fold f uses seed+f),
 // plus `extra_files` (name -> content, e.g. truth.jsonl). Written to a temporary folder and
 // renamed, so a failed run leaves nothing behind; an existing non-empty folder is an error.
-void write_dataset_folder(const std::string& dir, const std::vector<Record>& records,
-                          uint64_t seed, const std::map<std::string, std::string>& extra_files = {});
+void write_dataset_folder(const std::string& dir, const std::vector<Record>& records, uint64_t seed,
+                          const std::map<std::string, std::string>& extra_files = {});
 
 // The seeded 8:1:1 partition of n records (train, validation, test positions, each sorted).
 std::array<std::vector<int64_t>, 3> shuffle_split(int64_t n, uint64_t seed);

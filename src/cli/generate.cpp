@@ -1,8 +1,8 @@
 // `gavamoe generate`: runs a Hugging Face Llama folder (config.json, safetensors,
-// tokenizer.model) on one prompt. With --json, stdout is exactly one line
-// {"prompt_ids": [...], "output_ids": [...], "text": "..."}: the model input (BOS first when
-// the tokenizer settings say so, the Llama default), the new tokens (with the stop token),
-// and the new text. Logs go to stderr.
+// tokenizer.model) on one prompt, in float32 or (--dtype) bfloat16/float16. With --json,
+// stdout is exactly one line {"prompt_ids": [...], "output_ids": [...], "text": "..."}: the
+// model input (BOS first when the tokenizer settings say so, the Llama default), the new tokens
+// (with the stop token), and the new text. Logs go to stderr.
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -29,8 +29,15 @@ struct GenerateOptions {
   double top_p = 1.0;
   int64_t beams = 4;
   double repetition_penalty = 1.0;
+  std::string dtype = "float32";
   bool json = false;
 };
+
+torch::Dtype parse_dtype(const std::string& name) {
+  if (name == "bfloat16") return torch::kBFloat16;
+  if (name == "float16") return torch::kHalf;
+  return torch::kFloat32;
+}
 
 // tokenizer_config.json's add_bos_token; true (the Llama default) when absent.
 bool adds_bos(const std::string& dir) {
@@ -45,7 +52,7 @@ bool adds_bos(const std::string& dir) {
 }
 
 void run_generate(const GenerateOptions& options, const RunConfig&, uint64_t seed) {
-  Llama model = load_llama(options.model);
+  Llama model = load_llama(options.model, parse_dtype(options.dtype));
   const Tokenizer tokenizer(options.model + "/tokenizer.model");
   const LlamaConfig& config = model->config;
 
@@ -110,6 +117,11 @@ void register_generate(CLI::App& root, CommonOptions& common) {
       ->check(CLI::PositiveNumber);
   command->add_option("--repetition-penalty", options->repetition_penalty, "1: off")
       ->check(CLI::PositiveNumber);
+  command
+      ->add_option("--dtype", options->dtype,
+                   "Weights and activations: float32, bfloat16 or float16 (norms, softmax and "
+                   "sampling stay float32)")
+      ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
   command->add_flag("--json", options->json, "Print one JSON line with ids and text");
   add_common_options(command, common);
   command->callback([options, &common] {

@@ -31,7 +31,7 @@ Progress::Progress(std::string label, int64_t total, std::string unit, double lo
       last_print_(start_) {}
 
 Progress::~Progress() {
-  if (terminal_ && !finished_ && last_done_ > 0) std::fputc('\n', stderr);
+  if (terminal_ && !finished_ && printed_) std::fputc('\n', stderr);
 }
 
 std::string Progress::render(int64_t done, double loss) const {
@@ -51,25 +51,30 @@ std::string Progress::render(int64_t done, double loss) const {
   return text;
 }
 
+bool Progress::due() const {
+  const double since =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - last_print_).count();
+  return since >= (terminal_ ? 0.1 : log_interval_s_);
+}
+
 void Progress::update(int64_t done, double loss) {
   last_done_ = done;
-  last_loss_ = loss;
-  const auto now = std::chrono::steady_clock::now();
-  const double since = std::chrono::duration<double>(now - last_print_).count();
+  if (loss >= 0) last_loss_ = loss;
+  if (!due()) return;
   if (terminal_) {
-    if (since < 0.1 && done < total_) return;
-    std::fprintf(stderr, "\r%s\033[K", render(done, loss).c_str());
+    std::fprintf(stderr, "\r%s\033[K", render(done, last_loss_).c_str());
     std::fflush(stderr);
   } else {
-    if (since < log_interval_s_) return;
-    log::info("%s", render(done, loss).c_str());
+    log::info("%s", render(done, last_loss_).c_str());
   }
-  last_print_ = now;
+  printed_ = true;
+  last_print_ = std::chrono::steady_clock::now();
 }
 
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;
+  if (!printed_) return;
   if (terminal_) {
     std::fprintf(stderr, "\r%s\033[K\n", render(last_done_, last_loss_).c_str());
   } else {

@@ -19,45 +19,67 @@ Routing select_routing(const Routing& routing, const torch::Tensor& rows) {
   return selected;
 }
 
-// Tokens of all rows so far, left-padded: ids and validity [B, L], rotary positions [B, L].
+// Tokens of all rows, left-padded, in buffers sized for the whole generation so that a decode
+// step writes one column in place: ids and validity [B, W], rotary positions [B, W] (the new
+// columns' positions are set up front). Columns [0, length) hold the tokens so far.
 struct Batch {
   torch::Tensor ids, valid, positions;
+  int64_t length = 0;
+
+  torch::Tensor filled(const torch::Tensor& columns) const { return columns.slice(1, 0, length); }
+  Batch select_rows(const torch::Tensor& rows) const {
+    return {ids.index_select(0, rows), valid.index_select(0, rows), positions.index_select(0, rows),
+            length};
+  }
 };
 
-Batch left_padded(const std::vector<std::vector<int>>& prompts, torch::Device device) {
+Batch left_padded(const std::vector<std::vector<int>>& prompts, int64_t new_tokens,
+                  torch::Device device) {
   const int64_t b = static_cast<int64_t>(prompts.size());
   size_t longest = 0;
   for (const auto& prompt : prompts) {
     if (prompt.empty()) throw Error("generate: empty prompt (add at least a BOS token)");
     longest = std::max(longest, prompt.size());
   }
-  torch::Tensor ids = torch::zeros({b, static_cast<int64_t>(longest)}, torch::kInt64);
-  torch::Tensor valid = torch::zeros({b, static_cast<int64_t>(longest)}, torch::kBool);
+  const int64_t l = static_cast<int64_t>(longest);
+  torch::Tensor ids = torch::zeros({b, l + new_tokens}, torch::kInt64);
+  torch::Tensor valid = torch::zeros({b, l + new_tokens}, torch::kBool);
+  auto id = ids.accessor<int64_t, 2>();
+  auto is_valid = valid.accessor<bool, 2>();
   for (int64_t row = 0; row < b; ++row) {
     const auto& prompt = prompts[row];
-    const int64_t pad = static_cast<int64_t>(longest - prompt.size());
-    for (size_t i = 0; i < prompt.size(); ++i) ids[row][pad + static_cast<int64_t>(i)] = prompt[i];
-    valid[row].slice(0, pad).fill_(true);
+    const int64_t pad = l - static_cast<int64_t>(prompt.size());
+    for (int64_t i = 0; i < static_cast<int64_t>(prompt.size()); ++i) {
+      id[row][pad + i] = prompt[i];
+      is_valid[row][pad + i] = true;
+    }
   }
-  const torch::Tensor positions = (valid.to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
-  return {ids.to(device), valid.to(device), positions.to(device)};
+  const torch::Tensor prompt_positions =
+      (valid.slice(1, 0, l).to(torch::kInt64).cumsum(1) - 1).clamp_min(0);
+  const torch::Tensor new_positions =
+      prompt_positions.slice(1, -1) + torch::arange(1, new_tokens + 1, torch::kInt64);
+  const torch::Tensor positions = torch::cat({prompt_positions, new_positions}, 1);
+  return {ids.to(device), valid.to(device), positions.to(device), l};
 }
 
 // Logits [B, V] of the next token after every row of `batch`: a whole recomputation, or only
 // the `fresh` last columns through the cache.
 torch::Tensor next_logits(Llama& model, const Batch& batch, int64_t fresh, KvCache* cache,
                           const Routing& routing) {
-  auto last = [&](const torch::Tensor& t) { return cache ? t.slice(1, -fresh) : t; };
-  const torch::Tensor hidden = model->hidden(model->embed(last(batch.ids)), last(batch.positions),
-                                             last(batch.valid), cache, routing);
+  auto columns = [&](const torch::Tensor& t) {
+    return t.slice(1, cache ? batch.length - fresh : 0, batch.length);
+  };
+  const torch::Tensor hidden =
+      model->hidden(model->embed(columns(batch.ids)), columns(batch.positions),
+                    columns(batch.valid), cache, routing);
   return model->head(hidden.select(1, -1)).to(torch::kFloat32);
 }
 
+// Writes the next column: ids and validity [B] (on any device).
 void append_column(Batch& batch, const torch::Tensor& ids, const torch::Tensor& valid) {
-  batch.ids = torch::cat({batch.ids, ids.unsqueeze(1)}, 1);
-  batch.valid = torch::cat({batch.valid, valid.unsqueeze(1)}, 1);
-  batch.positions =
-      torch::cat({batch.positions, batch.positions.select(1, -1).unsqueeze(1) + 1}, 1);
+  batch.ids.select(1, batch.length).copy_(ids);
+  batch.valid.select(1, batch.length).copy_(valid);
+  ++batch.length;
 }
 
 bool is_stop(const GenerationOptions& options, int64_t token) {
@@ -65,36 +87,49 @@ bool is_stop(const GenerationOptions& options, int64_t token) {
          options.stop_tokens.end();
 }
 
+// The tokens so far with padding as 0, for the repetition penalty; undefined when it is off.
+torch::Tensor penalty_history(const GenerationOptions& options, const Batch& batch) {
+  if (options.sampling.repetition_penalty == 1.0) return {};
+  return batch.filled(batch.ids).masked_fill(~batch.filled(batch.valid), 0);
+}
+
 GenerationResult sample_batch(Llama& model, const std::vector<std::vector<int>>& prompts,
                               const GenerationOptions& options, const Routing& routing) {
   const torch::Device device = model->embed_tokens->weight.device();
-  Batch batch = left_padded(prompts, device);
+  Batch batch = left_padded(prompts, options.max_new_tokens, device);
   const int64_t b = batch.ids.size(0);
   std::optional<KvCache> cache;
-  if (options.use_cache)
-    cache.emplace(model->make_cache(b, batch.ids.size(1) + options.max_new_tokens));
+  if (options.use_cache) cache.emplace(model->make_cache(b, batch.ids.size(1)));
   Sampler sampler(options.sampling, options.seed);
   GenerationResult result;
   result.tokens.resize(prompts.size());
   std::vector<bool> finished(prompts.size(), false);
+  int64_t unfinished = b;
   torch::Tensor logits =
-      next_logits(model, batch, batch.ids.size(1), cache ? &*cache : nullptr, routing);
+      next_logits(model, batch, batch.length, cache ? &*cache : nullptr, routing);
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     if (options.keep_logits) result.step_logits.push_back(logits.cpu());
-    const torch::Tensor history = batch.ids.masked_fill(~batch.valid, 0);
-    const torch::Tensor chosen = sampler.next(logits, history).cpu();
-    torch::Tensor alive = torch::zeros({b}, torch::kBool);
+    // One device-to-host copy per step; rows are then read and updated on the host.
+    torch::Tensor chosen = sampler.next(logits, penalty_history(options, batch))
+                               .to(torch::kCPU, torch::kInt64)
+                               .contiguous();
+    torch::Tensor alive = torch::empty({b}, torch::kBool);
+    int64_t* token = chosen.data_ptr<int64_t>();
+    bool* is_alive = alive.data_ptr<bool>();
     for (int64_t row = 0; row < b; ++row) {
-      if (finished[row]) continue;
-      const int64_t token = chosen[row].item<int64_t>();
-      result.tokens[row].push_back(static_cast<int>(token));
-      alive[row] = true;
-      if (is_stop(options, token)) finished[row] = true;
+      is_alive[row] = !finished[row];
+      if (finished[row]) {
+        token[row] = 0;
+        continue;
+      }
+      result.tokens[row].push_back(static_cast<int>(token[row]));
+      if (is_stop(options, token[row])) {
+        finished[row] = true;
+        --unfinished;
+      }
     }
-    if (std::all_of(finished.begin(), finished.end(), [](bool f) { return f; }) ||
-        step + 1 == options.max_new_tokens)
-      break;
-    append_column(batch, chosen.to(device).masked_fill(~alive.to(device), 0), alive.to(device));
+    if (unfinished == 0 || step + 1 == options.max_new_tokens) break;
+    append_column(batch, chosen, alive);
     logits = next_logits(model, batch, 1, cache ? &*cache : nullptr, routing);
   }
   return result;
@@ -107,21 +142,20 @@ std::vector<int> beam_search_one(Llama& model, const std::vector<int>& prompt,
                                  const GenerationOptions& options, const Routing& routing) {
   const torch::Device device = model->embed_tokens->weight.device();
   const int64_t k = options.num_beams;
-  Batch batch = left_padded({prompt}, device);
+  Batch batch = left_padded({prompt}, options.max_new_tokens, device);
   std::optional<KvCache> cache;
-  if (options.use_cache)
-    cache.emplace(model->make_cache(1, batch.ids.size(1) + options.max_new_tokens));
+  if (options.use_cache) cache.emplace(model->make_cache(1, batch.ids.size(1)));
   Sampler penalty({false, 1.0, 0, 1.0, options.sampling.repetition_penalty}, options.seed);
   torch::Tensor logits =
-      next_logits(model, batch, batch.ids.size(1), cache ? &*cache : nullptr, routing);
+      next_logits(model, batch, batch.length, cache ? &*cache : nullptr, routing);
   std::vector<std::vector<int>> beams = {{}};
   std::vector<double> scores = {0.0};
   std::vector<std::pair<double, std::vector<int>>> ended;
   Routing beam_routing = routing;
   for (int64_t step = 0; step < options.max_new_tokens && static_cast<int64_t>(ended.size()) < k;
        ++step) {
-    const torch::Tensor history = batch.ids;
-    const torch::Tensor log_probs = penalty.process(logits, history).log_softmax(1).cpu();
+    const torch::Tensor log_probs =
+        penalty.process(logits, penalty_history(options, batch)).log_softmax(1).cpu();
     const torch::Tensor total =
         log_probs + torch::tensor(scores, torch::kFloat64).to(torch::kFloat32).unsqueeze(1);
     const auto [best, flat] = total.flatten().topk(std::min<int64_t>(2 * k, total.numel()));
@@ -153,8 +187,7 @@ std::vector<int> beam_search_one(Llama& model, const std::vector<int>& prompt,
     beams = std::move(next_beams);
     scores = std::move(new_scores);
     const torch::Tensor device_rows = rows.to(device);
-    batch = {batch.ids.index_select(0, device_rows), batch.valid.index_select(0, device_rows),
-             batch.positions.index_select(0, device_rows)};
+    batch = batch.select_rows(device_rows);
     if (cache) cache->select_rows(device_rows);
     beam_routing = select_routing(routing, torch::zeros({rows.size(0)}, torch::kInt64));
     append_column(
@@ -172,14 +205,15 @@ std::vector<int> beam_search_one(Llama& model, const std::vector<int>& prompt,
 GenerationResult generate(Llama& model, const std::vector<std::vector<int>>& prompts,
                           const GenerationOptions& options, const Routing& routing) {
   if (options.num_beams > 1) return beam_search(model, prompts, options, routing);
-  torch::NoGradGuard no_grad;
+  // Inference mode rather than only no-grad: no version counters or view tracking per op.
+  c10::InferenceMode inference;
   if (options.max_new_tokens <= 0) return {std::vector<std::vector<int>>(prompts.size()), {}};
   return sample_batch(model, prompts, options, routing);
 }
 
 GenerationResult beam_search(Llama& model, const std::vector<std::vector<int>>& prompts,
                              const GenerationOptions& options, const Routing& routing) {
-  torch::NoGradGuard no_grad;
+  c10::InferenceMode inference;
   GenerationResult result;
   for (size_t i = 0; i < prompts.size(); ++i) {
     const torch::Tensor row = torch::tensor({static_cast<int64_t>(i)}, torch::kInt64);

@@ -18,6 +18,7 @@ using nlohmann::json;
 
 // The checkpoint's shards and, for every tensor name, the shard that holds it.
 struct Shards {
+  std::string listing;  // model.safetensors or the index: what errors about names point at
   std::map<std::string, std::unique_ptr<SafetensorsReader>> readers;  // by file name
   std::map<std::string, SafetensorsReader*> by_tensor;
 };
@@ -28,10 +29,12 @@ Shards open_shards(const std::string& dir) {
   const std::string index_path = dir + "/model.safetensors.index.json";
   std::map<std::string, std::string> file_of_tensor;
   if (fs::exists(single)) {
+    shards.listing = single;
     shards.readers["model.safetensors"] = std::make_unique<SafetensorsReader>(single);
     for (const std::string& name : shards.readers.begin()->second->names())
       file_of_tensor[name] = "model.safetensors";
   } else if (fs::exists(index_path)) {
+    shards.listing = index_path;
     json index;
     try {
       index = json::parse(read_file(index_path));
@@ -48,16 +51,22 @@ Shards open_shards(const std::string& dir) {
         throw file_error(index_path, "shard name '" + name + "' must be a plain file name");
       file_of_tensor[tensor] = name;
     }
-    for (const auto& [tensor, file] : file_of_tensor)
-      if (!shards.readers.count(file))
-        shards.readers[file] = std::make_unique<SafetensorsReader>(dir + "/" + file);
+    for (const auto& [tensor, file] : file_of_tensor) {
+      if (shards.readers.count(file)) continue;
+      if (!fs::is_regular_file(dir + "/" + file))
+        throw file_error(dir + "/" + file, "shard missing (model.safetensors.index.json lists '" +
+                                               tensor + "' in it)");
+      shards.readers[file] = std::make_unique<SafetensorsReader>(dir + "/" + file);
+    }
   } else {
     throw file_error(dir, "no model.safetensors or model.safetensors.index.json");
   }
   for (const auto& [tensor, file] : file_of_tensor) {
     SafetensorsReader* reader = shards.readers.at(file).get();
     if (!reader->contains(tensor))
-      throw file_error(reader->path(), "tensor '" + tensor + "' listed in the index is missing");
+      throw file_error(reader->path(), "tensor '" + tensor +
+                                           "' is missing (model.safetensors.index.json lists it "
+                                           "in this shard)");
     shards.by_tensor[tensor] = reader;
   }
   return shards;
@@ -88,7 +97,7 @@ void load_hf_weights(Llama& model, const std::string& dir) {
     const std::string hf_name = hf_tensor_name(item.key());
     const auto it = shards.by_tensor.find(hf_name);
     if (it == shards.by_tensor.end())
-      throw file_error(dir, "checkpoint has no tensor '" + hf_name + "'");
+      throw file_error(shards.listing, "no tensor '" + hf_name + "' (the model needs it)");
     it->second->load_into(hf_name, item.value());
     used.insert(hf_name);
   }

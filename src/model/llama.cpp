@@ -17,20 +17,22 @@ torch::Tensor RMSNormImpl::forward(const torch::Tensor& x) {
   return weight * normed.to(x.scalar_type());
 }
 
-Rotary::Rotary(const torch::Tensor& positions, int64_t head_dim, double theta) {
-  const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
-  const torch::Tensor inv_freq = 1.0 / torch::pow(theta, torch::arange(0, head_dim, 2, options) /
-                                                             static_cast<double>(head_dim));
-  const torch::Tensor freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;  // [B,T,D/2]
-  const torch::Tensor angles = torch::cat({freqs, freqs}, -1).unsqueeze(1);            // [B,1,T,D]
-  cos = angles.cos();
-  sin = angles.sin();
+torch::Tensor Rotary::inverse_frequencies(int64_t head_dim, double theta) {
+  return 1.0 / torch::pow(theta, torch::arange(0, head_dim, 2, torch::kFloat32) /
+                                     static_cast<double>(head_dim));
+}
+
+Rotary::Rotary(const torch::Tensor& positions, const torch::Tensor& inverse_frequencies,
+               torch::Dtype dtype) {
+  const torch::Tensor freqs =
+      (positions.to(torch::kFloat32).unsqueeze(-1) * inverse_frequencies).unsqueeze(1);
+  const torch::Tensor half_cos = freqs.cos(), half_sin = freqs.sin();  // [B, 1, T, D/2]
+  cos = torch::cat({half_cos, half_cos}, -1).to(dtype);
+  signed_sin = torch::cat({-half_sin, half_sin}, -1).to(dtype);
 }
 
 torch::Tensor Rotary::apply(const torch::Tensor& x) const {
-  const int64_t half = x.size(-1) / 2;
-  const torch::Tensor rotated = torch::cat({-x.slice(-1, half), x.slice(-1, 0, half)}, -1);
-  return x * cos.to(x.scalar_type()) + rotated * sin.to(x.scalar_type());
+  return x * cos + x.roll(x.size(-1) / 2, -1) * signed_sin;
 }
 
 AttentionImpl::AttentionImpl(const LlamaConfig& config)
@@ -87,7 +89,9 @@ void DecoderLayerImpl::set_feed_forward(std::shared_ptr<FeedForwardImpl> block) 
   mlp = replace_module("mlp", std::move(block));
 }
 
-LlamaImpl::LlamaImpl(const LlamaConfig& config) : config(config) {
+LlamaImpl::LlamaImpl(const LlamaConfig& config)
+    : config(config),
+      rotary_inverse_frequencies(Rotary::inverse_frequencies(config.head_dim, config.rope_theta)) {
   embed_tokens =
       register_module("embed_tokens", nn::Embedding(config.vocab_size, config.hidden_size));
   layers = register_module("layers", nn::ModuleList());
@@ -143,7 +147,8 @@ torch::Tensor LlamaImpl::hidden(const torch::Tensor& embeddings, const torch::Te
            (key_slots == query_slots).unsqueeze(0);
     mask = mask.unsqueeze(1);  // [B, 1, T, S]
   }
-  const Rotary rotary(positions.to(device), config.head_dim, config.rope_theta);
+  const Rotary rotary(positions.to(device), rotary_inverse_frequencies.to(device),
+                      embeddings.scalar_type());
   torch::Tensor x = embeddings;
   for (const auto& layer : *layers)
     x = layer->as<DecoderLayerImpl>()->forward(x, rotary, mask, cache, start, routing);

@@ -20,6 +20,7 @@
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/core/progress.hpp"
 #include "gavamoe/plot/svg.hpp"
 
 namespace gavamoe {
@@ -156,15 +157,22 @@ class VaeRun {
     const int64_t n = order.size(0);
     const auto start = std::chrono::steady_clock::now();
     auto total = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device_));
+    Progress progress(log::format("stage %s epoch %lld", stage == 0 ? "A" : "B",
+                                  static_cast<long long>(epoch + 1)),
+                      n, "records");
     for (int64_t begin = 0; begin < n; begin += batch_size) {
-      const auto index = order.slice(0, begin, std::min(n, begin + batch_size));
+      const int64_t end = std::min(n, begin + batch_size);
+      const auto index = order.slice(0, begin, end);
       optimizer.zero_grad();
       const auto loss = loss_fn(users_.index_select(0, index), items_.index_select(0, index),
                                 classes_.index_select(0, index));
       loss.backward();
       optimizer.step();
       total += loss.detach().to(torch::kDouble) * index.size(0);
+      // The running mean is read (a device sync) only when the progress line is printed.
+      progress.update(end, progress.due() ? total.item<double>() / end : -1.0);
     }
+    progress.finish();
     model_->fill_untrained_rows(trained_users_, trained_items_);
     const double mean = total.item<double>() / n;
     if (!std::isfinite(mean))

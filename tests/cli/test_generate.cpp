@@ -1,5 +1,6 @@
 // `gavamoe generate --json` on the tiny golden Llama folder with a SentencePiece model trained
-// here: one JSON line on stdout, BOS first, output ids consistent with --max-new-tokens.
+// here: one JSON line on stdout, BOS first, output ids consistent with --max-new-tokens;
+// --dtype bfloat16 runs, an unknown dtype is rejected.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -53,6 +54,22 @@ TEST(CliGenerate, JsonLineWithPromptAndOutputIds) {
       "generate --model " + folder + " --prompt 'the room was clean' --max-new-tokens 5 --json",
       dir);
   EXPECT_EQ(again.out, result.out);  // greedy is deterministic
+}
+
+TEST(CliGenerate, RunsInBFloat16AndRejectsUnknownDtype) {
+  const std::string dir = test::scratch_dir();
+  const std::string folder = model_folder(dir);
+  const std::string args = "generate --model " + folder + " --prompt 'the room' --max-new-tokens 4";
+  const auto result = test::run_gavamoe(args + " --dtype bfloat16 --json", dir);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const nlohmann::json line = nlohmann::json::parse(result.out);
+  const auto output_ids = line.at("output_ids").get<std::vector<int>>();
+  EXPECT_GE(output_ids.size(), 1u);
+  EXPECT_LE(output_ids.size(), 4u);
+  const auto rejected = test::run_gavamoe(args + " --dtype int8", dir);
+  EXPECT_NE(rejected.exit_code, 0);
+  EXPECT_TRUE(rejected.out.empty());
+  EXPECT_NE(rejected.err.find("--dtype"), std::string::npos) << rejected.err;
 }
 
 TEST(CliGenerate, MissingModelIsOneErrorLine) {

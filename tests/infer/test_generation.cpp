@@ -1,6 +1,7 @@
 // Generation: KV-cached decoding equals full recomputation, a batch of mixed-length prompts
 // equals one-by-one decoding, beam search with one beam equals greedy, sampling is seeded,
-// top-k 1 equals greedy. Model: the tiny GQA checkpoint of the Llama golden test.
+// top-k 1 equals greedy, bfloat16/float16 follow float32. Model: the tiny GQA checkpoint of the
+// Llama golden test.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -83,6 +84,33 @@ TEST(Generation, SeededSamplingIsReproducibleAndTopKOneIsGreedy) {
   GenerationOptions greedy;
   greedy.max_new_tokens = 10;
   EXPECT_EQ(generate(model, kPrompts, options).tokens, generate(model, kPrompts, greedy).tokens);
+}
+
+// bfloat16 and float16 against float32 on the same weights: teacher-forced logits of the
+// batch within 5% of the logit scale, and greedy continuations mostly the same tokens.
+TEST(Generation, ReducedPrecisionFollowsFloat32) {
+  const std::string folder = test::source_path("tests/golden/llama/gqa_untied");
+  Llama reference = load_llama(folder);
+  GenerationOptions options;
+  options.max_new_tokens = 12;
+  const auto expected_tokens = generate(reference, kPrompts, options).tokens;
+  const torch::Tensor ids = torch::tensor({{1, 17, 250, 33, 9, 120, 77, 78}}, torch::kInt64);
+  torch::NoGradGuard no_grad;
+  const torch::Tensor expected = reference->forward(ids);
+  const double scale = expected.abs().max().item<double>();
+  for (torch::Dtype dtype : {torch::kBFloat16, torch::kHalf}) {
+    Llama model = load_llama(folder, dtype);
+    const torch::Tensor logits = model->forward(ids);
+    EXPECT_EQ(logits.scalar_type(), dtype);
+    EXPECT_LT((logits.to(torch::kFloat32) - expected).abs().max().item<double>() / scale, 5e-2)
+        << dtype;
+    const auto tokens = generate(model, kPrompts, options).tokens;
+    size_t same = 0, total = 0;
+    for (size_t row = 0; row < tokens.size(); ++row)
+      for (size_t i = 0; i < expected_tokens[row].size(); ++i, ++total)
+        same += i < tokens[row].size() && tokens[row][i] == expected_tokens[row][i];
+    EXPECT_GE(static_cast<double>(same) / static_cast<double>(total), 0.8) << dtype;
+  }
 }
 
 TEST(Sampler, TopPKeepsSmallestSetReachingP) {

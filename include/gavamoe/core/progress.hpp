@@ -16,8 +16,11 @@ class Progress {
            double log_interval_s = 10.0);
   ~Progress();
 
+  // True when the next update() will print: callers compute an expensive loss only then.
+  bool due() const;
   // `done` steps finished so far; `loss` < 0 means "no loss to show".
   void update(int64_t done, double loss = -1.0);
+  // Final line on a terminal; elsewhere only when the loop was long enough to have logged.
   void finish();
 
  private:
@@ -29,6 +32,7 @@ class Progress {
   double log_interval_s_;
   bool terminal_;
   bool finished_ = false;
+  bool printed_ = false;
   int64_t last_done_ = 0;
   double last_loss_ = -1.0;
   std::chrono::steady_clock::time_point start_;

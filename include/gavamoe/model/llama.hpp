@@ -5,6 +5,13 @@
 // Shapes: B batch, T new tokens, S key slots, C hidden, H query heads, KV key/value heads,
 // D head dim, V vocabulary. Parameter names follow HF without the "model." prefix
 // (embed_tokens.weight, layers.0.self_attn.q_proj.weight, ..., norm.weight, lm_head.weight).
+//
+// Reduced precision: the model computes in the dtype of its parameters (load_llama(dir,
+// torch::kBFloat16) or kHalf), with RMSNorm statistics and rotary angles in float32 as HF
+// does, and attention softmax in float32 inside scaled_dot_product_attention (its CPU kernels
+// accumulate half types in float32). This rather than CPU autocast: autocast keeps float32
+// weights (no memory saved, casts at every matmul) and is thread-local state that every caller
+// would have to set.
 #pragma once
 
 #include <torch/torch.h>
@@ -25,11 +32,18 @@ struct RMSNormImpl : torch::nn::Module {
 TORCH_MODULE(RMSNorm);
 
 // Rotary embedding in the HF layout: the head dim is split in halves rotated together
-// (rotate_half), not interleaved pairs.
+// (rotate_half), not interleaved pairs. Angles are computed in float32, then cast to `dtype`.
 struct Rotary {
-  torch::Tensor cos, sin;  // [B, 1, T, D], float32
-  Rotary(const torch::Tensor& positions, int64_t head_dim, double theta);
+  // [D/2] float32: theta^(-2i/D).
+  static torch::Tensor inverse_frequencies(int64_t head_dim, double theta);
+  // positions [B, T] int64; inverse_frequencies on the positions' device.
+  Rotary(const torch::Tensor& positions, const torch::Tensor& inverse_frequencies,
+         torch::Dtype dtype);
   torch::Tensor apply(const torch::Tensor& x) const;  // [B, heads, T, D]
+
+  // [B, 1, T, D]; sin is negated on the first half, so that rotate_half(x) * sin is
+  // x.roll(D/2) * signed_sin (one op fewer per call).
+  torch::Tensor cos, signed_sin;
 };
 
 struct AttentionImpl : torch::nn::Module {
@@ -79,6 +93,7 @@ struct LlamaImpl : torch::nn::Module {
   KvCache make_cache(int64_t batch, int64_t capacity);
 
   LlamaConfig config;
+  torch::Tensor rotary_inverse_frequencies;  // [D/2] float32 on the CPU, moved per call
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers;
   RMSNorm norm{nullptr};

@@ -3,7 +3,8 @@
 // Usage: eval_bench [N]   (needs GAVAMOE_DATASETS; N defaults to 20000)
 // The pairs are built from the PETER/PEPLER sample sentences exactly as
 // bench/eval_python_baseline.py builds them (see make_rows), so the two programs time the same
-// work and must print the same metrics. Prints one markdown table row and the metrics JSON.
+// work and must print the same metrics. Prints one bench_row.hpp row; the metrics JSON goes to
+// stderr.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_row.hpp"
 #include "gavamoe/eval/evaluate.hpp"
 
 namespace {
@@ -92,8 +94,8 @@ int main(int argc, char** argv) {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     best = std::min(best, took.count());
   }
-  std::printf("| eval: all metrics (C++, 1 thread) | %zu pairs | %.4f s | %.0f pairs/s |\n", n,
-              best, n / best);
-  std::printf("%s\n", metrics.dump().c_str());
+  gavamoe::bench::print_row("eval", "all metrics, " + std::to_string(n) + " pairs, 1 thread",
+                            n / best, "pairs/s");
+  std::fprintf(stderr, "%s\n", metrics.dump().c_str());
   return 0;
 }

@@ -2,8 +2,9 @@
 
 Usage: python3 bench/eval_python_baseline.py [N]   (needs GAVAMOE_DATASETS; N defaults to 20000)
 Runs tests/golden/eval_reference.py, which keeps the published quadratic USR and DIV loops.
-Builds the same rows as bench/eval_bench.cpp (make_rows there) and prints the same metrics,
-so the two outputs can be compared line by line. One run (the quadratic parts take minutes).
+Builds the same rows as bench/eval_bench.cpp (make_rows there) and prints the same metrics
+(JSON on stderr), so the two outputs can be compared line by line. One run (the quadratic
+parts take minutes).
 """
 
 import json
@@ -49,9 +50,9 @@ def main():
     start = time.perf_counter()
     metrics = eval_reference.evaluate(rows)
     took = time.perf_counter() - start
-    print("| eval: all metrics (Python formulas) | %d pairs | %.4f s | %.0f pairs/s |"
-          % (n, took, n / took))
-    print(json.dumps(metrics))
+    print("| eval | all metrics, %d pairs, Python formulas (reference) | %.0f | pairs/s |"
+          % (n, n / took))
+    print(json.dumps(metrics), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 //
 // Usage: moe_bench [cpu|cuda] [threads]
 // Sizes are those of a tiny model: hidden 256, 4 and 8 experts of width 256, top-2, hard gating
-// over 4 clusters, a batch of 16 sequences of 64 tokens. Prints one markdown table row per case.
+// over 4 clusters, a batch of 16 sequences of 64 tokens. Prints bench_row.hpp rows.
 // Shapes: B batch, T time, C hidden, N = B*T tokens, E experts.
 #include <torch/torch.h>
 
@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_row.hpp"
 #include "gavamoe/model/moe_feed_forward.hpp"
 
 namespace {
@@ -73,8 +74,6 @@ int main(int argc, char** argv) {
   const std::string where =
       device_name + (device.is_cuda() ? "" : ", " + std::to_string(threads) + " threads");
 
-  std::printf("| case | tokens | grouped tokens/s | dense tokens/s | grouped / dense |\n");
-  std::printf("|---|---|---|---|---|\n");
   for (int64_t n_experts : {4, 8}) {
     MoeFeedForwardOptions options;
     options.hidden = hidden_size;
@@ -102,10 +101,12 @@ int main(int argc, char** argv) {
       };
       const double grouped = run([&] { return moe->forward(hidden, routing); });
       const double dense = run([&] { return dense_forward(*moe, hidden, routing); });
-      std::printf("| moe %s, E=%lld width 256 top-2 (%s) | %lld | %.0f | %.0f | %.2f |\n",
-                  backward ? "forward+backward" : "forward", static_cast<long long>(n_experts),
-                  where.c_str(), static_cast<long long>(batch * time), grouped, dense,
-                  grouped / dense);
+      const std::string what = std::string(backward ? "forward+backward" : "forward") +
+                               ", E=" + std::to_string(n_experts) + " width 256 top-2, " +
+                               std::to_string(batch * time) + " tokens, " + where;
+      bench::print_row("moe", what + ", grouped", grouped, "tokens/s");
+      bench::print_row("moe", what + ", dense", dense, "tokens/s");
+      bench::print_row("moe", what + ", grouped / dense", grouped / dense, "x");
     }
   }
   return 0;

@@ -4,7 +4,7 @@
 // Trains on the TripAdvisor validation ratings (32k records) for one warm-up batch and then one
 // full epoch per stage, with the paper's model (E=768, D=128, 2 layers, 4 heads, ff 512,
 // decoder 512-256, batch 2048 / 4096) or the small default model (E=64, D=16, batch 256).
-// Prints one markdown table row per stage.
+// Prints one bench_row.hpp row per stage.
 #include <torch/torch.h>
 
 #include <chrono>
@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_row.hpp"
 #include "gavamoe/data/dataset.hpp"
 #include "gavamoe/model/vae_gmm.hpp"
 
@@ -103,18 +104,16 @@ int main(int argc, char** argv) {
   const double a =
       time_epoch(model, u, i, c, setup.batch_a, device,
                  [&](auto&& uu, auto&& ii, auto&& cc) { return model->pretrain_loss(uu, ii, cc); });
-  std::printf(
-      "| vae stage A (%s, E=%lld D=%lld, batch %lld, %s) | %zu records | %.0f records/s |\n",
-      size.c_str(), static_cast<long long>(setup.model.embedding_dim),
-      static_cast<long long>(setup.model.latent_dim), static_cast<long long>(setup.batch_a),
-      where.c_str(), records.size(), a);
+  const std::string model_name = size + " (E=" + std::to_string(setup.model.embedding_dim) +
+                                 " D=" + std::to_string(setup.model.latent_dim) + ")";
+  bench::print_row(
+      "vae", "stage A " + model_name + ", batch " + std::to_string(setup.batch_a) + ", " + where, a,
+      "records/s");
   const double b = time_epoch(
       model, u, i, c, setup.batch_b, device,
       [&](auto&& uu, auto&& ii, auto&& cc) { return model->vade_loss(uu, ii, cc, 0.01).total; });
-  std::printf(
-      "| vae stage B (%s, E=%lld D=%lld, batch %lld, %s) | %zu records | %.0f records/s |\n",
-      size.c_str(), static_cast<long long>(setup.model.embedding_dim),
-      static_cast<long long>(setup.model.latent_dim), static_cast<long long>(setup.batch_b),
-      where.c_str(), records.size(), b);
+  bench::print_row(
+      "vae", "stage B " + model_name + ", batch " + std::to_string(setup.batch_b) + ", " + where, b,
+      "records/s");
   return 0;
 }

@@ -55,6 +55,12 @@ else()
   message(STATUS "gavamoe: LibTorch from ${GAVAMOE_TORCH_ROOT}, CPU only")
 endif()
 target_compile_definitions(gavamoe::torch INTERFACE USE_DISTRIBUTED USE_C10D_GLOO)
+# The wheel ships c10d's ProcessGroupGloo.hpp without the gloo headers it includes; it only
+# needs gloo's names, which cmake/gloo-declarations provides.
+if(NOT EXISTS "${GAVAMOE_TORCH_ROOT}/include/gloo/context.h")
+  target_include_directories(gavamoe::torch SYSTEM INTERFACE
+                             "${CMAKE_CURRENT_LIST_DIR}/gloo-declarations")
+endif()
 # The wheel's libraries find their CUDA neighbours through their own RUNPATH; ours must find them.
 set(CMAKE_BUILD_RPATH "${GAVAMOE_TORCH_ROOT}/lib")
 set(CMAKE_INSTALL_RPATH "${GAVAMOE_TORCH_ROOT}/lib")

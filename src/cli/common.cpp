@@ -33,13 +33,4 @@ RunConfig setup_run(const CommonOptions& common) {
   return config;
 }
 
-void register_not_implemented(CLI::App& root, CommonOptions& common, const std::string& name,
-                              const std::string& description) {
-  CLI::App* command = root.add_subcommand(name, description + " (not implemented in this version)");
-  command->allow_extras();
-  add_common_options(command, common);
-  command->callback(
-      [name] { throw Error("gavamoe " + name + ": not implemented in this version"); });
-}
-
 }  // namespace gavamoe::cli

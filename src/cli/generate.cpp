@@ -1,18 +1,20 @@
 // `gavamoe generate`: runs a Hugging Face Llama folder (config.json, safetensors,
-// tokenizer.model) on one prompt, in float32 or (--dtype) bfloat16/float16. With --json,
+// tokenizer.model) on one prompt, in float32 or (--dtype) bfloat16/float16. An exported
+// explainer folder works too: its experts route by --cluster, and the prompt is plain text (no
+// user/item placeholders). With --json,
 // stdout is exactly one line {"prompt_ids": [...], "output_ids": [...], "text": "..."}: the
 // model input (BOS first when the tokenizer settings say so, the Llama default), the new tokens
 // (with the stop token), and the new text. Logs go to stderr.
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "gavamoe/cli/command.hpp"
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/data/prompt_template.hpp"
 #include "gavamoe/data/tokenizer.hpp"
 #include "gavamoe/infer/generator.hpp"
-#include "gavamoe/infer/prompt_template.hpp"
+#include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
 
 namespace gavamoe::cli {
@@ -30,6 +32,7 @@ struct GenerateOptions {
   int64_t beams = 4;
   double repetition_penalty = 1.0;
   std::string dtype = "float32";
+  int64_t cluster = 0;
   bool json = false;
 };
 
@@ -39,25 +42,27 @@ torch::Dtype parse_dtype(const std::string& name) {
   return torch::kFloat32;
 }
 
-// tokenizer_config.json's add_bos_token; true (the Llama default) when absent.
-bool adds_bos(const std::string& dir) {
-  const std::string path = dir + "/tokenizer_config.json";
-  if (!std::filesystem::exists(path)) return true;
-  try {
-    const nlohmann::json config = nlohmann::json::parse(read_file(path));
-    return config.value("add_bos_token", true);
-  } catch (const nlohmann::json::exception& e) {
-    throw file_error(path, std::string("invalid JSON: ") + e.what());
-  }
+// The model of `dir` and, for an exported explainer, the routing of --cluster (both the hard
+// cluster and its one-hot weights, so either gating works).
+std::pair<Llama, Routing> load_model(const GenerateOptions& options) {
+  if (!is_exported_explainer(options.model))
+    return {load_llama(options.model, parse_dtype(options.dtype)), {}};
+  Explainer explainer = load_exported_explainer(options.model, parse_dtype(options.dtype));
+  const int64_t clusters = explainer->options.n_clusters;
+  if (options.cluster < 0 || options.cluster >= clusters)
+    throw Error("--cluster " + std::to_string(options.cluster) + " is not a cluster of " +
+                options.model + " (it has " + std::to_string(clusters) + ")");
+  const torch::Tensor cluster = torch::tensor({options.cluster});
+  return {explainer->llama, {cluster, torch::one_hot(cluster, clusters).to(torch::kFloat32)}};
 }
 
 void run_generate(const GenerateOptions& options, const RunConfig&, uint64_t seed) {
-  Llama model = load_llama(options.model, parse_dtype(options.dtype));
+  auto [model, routing] = load_model(options);
   const Tokenizer tokenizer(options.model + "/tokenizer.model");
   const LlamaConfig& config = model->config;
 
   std::vector<int> prompt_ids;
-  if (adds_bos(options.model) && config.bos_token_id >= 0)
+  if (tokenizer_adds_bos(options.model) && config.bos_token_id >= 0)
     prompt_ids.push_back(config.bos_token_id);
   for (int id : tokenizer.encode(apply_prompt_template(options.prompt_template, options.prompt)))
     prompt_ids.push_back(id);
@@ -77,7 +82,7 @@ void run_generate(const GenerateOptions& options, const RunConfig&, uint64_t see
   }
   log::info("generate: %zu prompt tokens, up to %lld new (%s)", prompt_ids.size(),
             static_cast<long long>(options.max_new_tokens), options.decode.c_str());
-  const std::vector<int> output_ids = generate(model, {prompt_ids}, generation).tokens[0];
+  const std::vector<int> output_ids = generate(model, {prompt_ids}, generation, routing).tokens[0];
   const std::string text = tokenizer.decode(output_ids);
   if (options.json) {
     const nlohmann::ordered_json line = {
@@ -98,7 +103,8 @@ void register_generate(CLI::App& root, CommonOptions& common) {
       root.add_subcommand("generate", "Run a Hugging Face Llama folder on a prompt");
   command
       ->add_option("--model", options->model,
-                   "Folder with config.json, safetensors, tokenizer.model")
+                   "Folder with config.json, safetensors, tokenizer.model (a Llama or an exported "
+                   "explainer)")
       ->required();
   command->add_option("--prompt", options->prompt, "Prompt text")->required();
   command->add_option("--max-new-tokens", options->max_new_tokens, "Most new tokens")
@@ -122,6 +128,8 @@ void register_generate(CLI::App& root, CommonOptions& common) {
                    "Weights and activations: float32, bfloat16 or float16 (norms, softmax and "
                    "sampling stay float32)")
       ->check(CLI::IsMember({"float32", "bfloat16", "float16"}));
+  command->add_option("--cluster", options->cluster,
+                      "Cluster whose routers an exported explainer uses (default 0)");
   command->add_flag("--json", options->json, "Print one JSON line with ids and text");
   add_common_options(command, common);
   command->callback([options, &common] {

@@ -22,6 +22,9 @@ void register_data(CLI::App& root, CommonOptions& common);
 void register_eval(CLI::App& root, CommonOptions& common);
 void register_pretrain_vae(CLI::App& root, CommonOptions& common);
 void register_generate(CLI::App& root, CommonOptions& common);
+void register_train(CLI::App& root, CommonOptions& common);
+void register_export(CLI::App& root, CommonOptions& common);
+void register_infer(CLI::App& root, CommonOptions& common);
 }  // namespace gavamoe::cli
 
 namespace {
@@ -36,15 +39,14 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "gavamoe 0.1.0");
   app.require_subcommand(1);
   cli::CommonOptions common;
+  common.argv.assign(argv, argv + argc);
   cli::register_data(app, common);
   cli::register_pretrain_vae(app, common);
-  cli::register_not_implemented(app, common, "train",
-                                "Train the cluster-gated mixture-of-experts explainer");
-  cli::register_not_implemented(app, common, "infer", "Generate explanations for a data subset");
+  cli::register_train(app, common);
+  cli::register_infer(app, common);
   cli::register_eval(app, common);
   cli::register_generate(app, common);
-  cli::register_not_implemented(app, common, "export",
-                                "Write a trained model back in the Hugging Face layout");
+  cli::register_export(app, common);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -70,7 +70,9 @@ const nlohmann::json& run_config_defaults() {
     "bf16": false,
     "grad_checkpointing": false,
     "log_every": 10,
-    "vocab_size": 2000
+    "vocab_size": 2000,
+    "checkpoint_every": 100,
+    "device": "auto"
   },
   "infer": {
     "decode": "greedy",

@@ -10,14 +10,20 @@
 namespace gavamoe {
 namespace {
 
-Routing select_routing(const Routing& routing, const torch::Tensor& rows) {
-  Routing selected;
-  if (routing.clusters.defined())
-    selected.clusters = routing.clusters.index_select(0, rows.to(routing.clusters.device()));
-  if (routing.weights.defined())
-    selected.weights = routing.weights.index_select(0, rows.to(routing.weights.device()));
-  return selected;
-}
+// What a row carries besides its tokens: its routing and its placeholder vectors.
+struct RowContext {
+  Routing routing;
+  Placeholders placeholders;
+
+  // Rows `rows` (int64, any device) in that order; for beams, a row repeated.
+  RowContext select_rows(const torch::Tensor& rows) const {
+    auto select = [&](const torch::Tensor& t) {
+      return t.defined() ? t.index_select(0, rows.to(t.device())) : t;
+    };
+    return {{select(routing.clusters), select(routing.weights)},
+            {placeholders.tokens, select(placeholders.vectors)}};
+  }
+};
 
 // Tokens of all rows, left-padded, in buffers sized for the whole generation so that a decode
 // step writes one column in place: ids and validity [B, W], rotary positions [B, W] (the new
@@ -65,13 +71,13 @@ Batch left_padded(const std::vector<std::vector<int>>& prompts, int64_t new_toke
 // Logits [B, V] of the next token after every row of `batch`: a whole recomputation, or only
 // the `fresh` last columns through the cache.
 torch::Tensor next_logits(Llama& model, const Batch& batch, int64_t fresh, KvCache* cache,
-                          const Routing& routing) {
+                          const RowContext& context) {
   auto columns = [&](const torch::Tensor& t) {
     return t.slice(1, cache ? batch.length - fresh : 0, batch.length);
   };
   const torch::Tensor hidden =
-      model->hidden(model->embed(columns(batch.ids)), columns(batch.positions),
-                    columns(batch.valid), cache, routing);
+      model->hidden(model->embed(columns(batch.ids), context.placeholders),
+                    columns(batch.positions), columns(batch.valid), cache, context.routing);
   return model->head(hidden.select(1, -1)).to(torch::kFloat32);
 }
 
@@ -87,14 +93,15 @@ bool is_stop(const GenerationOptions& options, int64_t token) {
          options.stop_tokens.end();
 }
 
-// The tokens so far with padding as 0, for the repetition penalty; undefined when it is off.
+// The tokens so far with padding as -1 (which the sampler ignores, as it does placeholder ids
+// beyond the vocabulary), for the repetition penalty; undefined when it is off.
 torch::Tensor penalty_history(const GenerationOptions& options, const Batch& batch) {
   if (options.sampling.repetition_penalty == 1.0) return {};
-  return batch.filled(batch.ids).masked_fill(~batch.filled(batch.valid), 0);
+  return batch.filled(batch.ids).masked_fill(~batch.filled(batch.valid), -1);
 }
 
 GenerationResult sample_batch(Llama& model, const std::vector<std::vector<int>>& prompts,
-                              const GenerationOptions& options, const Routing& routing) {
+                              const GenerationOptions& options, const RowContext& context) {
   const torch::Device device = model->embed_tokens->weight.device();
   Batch batch = left_padded(prompts, options.max_new_tokens, device);
   const int64_t b = batch.ids.size(0);
@@ -106,7 +113,7 @@ GenerationResult sample_batch(Llama& model, const std::vector<std::vector<int>>&
   std::vector<bool> finished(prompts.size(), false);
   int64_t unfinished = b;
   torch::Tensor logits =
-      next_logits(model, batch, batch.length, cache ? &*cache : nullptr, routing);
+      next_logits(model, batch, batch.length, cache ? &*cache : nullptr, context);
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     if (options.keep_logits) result.step_logits.push_back(logits.cpu());
     // One device-to-host copy per step; rows are then read and updated on the host.
@@ -130,7 +137,7 @@ GenerationResult sample_batch(Llama& model, const std::vector<std::vector<int>>&
     }
     if (unfinished == 0 || step + 1 == options.max_new_tokens) break;
     append_column(batch, chosen, alive);
-    logits = next_logits(model, batch, 1, cache ? &*cache : nullptr, routing);
+    logits = next_logits(model, batch, 1, cache ? &*cache : nullptr, context);
   }
   return result;
 }
@@ -139,7 +146,7 @@ GenerationResult sample_batch(Llama& model, const std::vector<std::vector<int>>&
 // sums of log-probabilities divided by the length (HF length_penalty 1). Search ends when
 // num_beams hypotheses have ended.
 std::vector<int> beam_search_one(Llama& model, const std::vector<int>& prompt,
-                                 const GenerationOptions& options, const Routing& routing) {
+                                 const GenerationOptions& options, const RowContext& context) {
   const torch::Device device = model->embed_tokens->weight.device();
   const int64_t k = options.num_beams;
   Batch batch = left_padded({prompt}, options.max_new_tokens, device);
@@ -147,11 +154,10 @@ std::vector<int> beam_search_one(Llama& model, const std::vector<int>& prompt,
   if (options.use_cache) cache.emplace(model->make_cache(1, batch.ids.size(1)));
   Sampler penalty({false, 1.0, 0, 1.0, options.sampling.repetition_penalty}, options.seed);
   torch::Tensor logits =
-      next_logits(model, batch, batch.length, cache ? &*cache : nullptr, routing);
+      next_logits(model, batch, batch.length, cache ? &*cache : nullptr, context);
   std::vector<std::vector<int>> beams = {{}};
   std::vector<double> scores = {0.0};
   std::vector<std::pair<double, std::vector<int>>> ended;
-  Routing beam_routing = routing;
   for (int64_t step = 0; step < options.max_new_tokens && static_cast<int64_t>(ended.size()) < k;
        ++step) {
     const torch::Tensor log_probs =
@@ -189,11 +195,12 @@ std::vector<int> beam_search_one(Llama& model, const std::vector<int>& prompt,
     const torch::Tensor device_rows = rows.to(device);
     batch = batch.select_rows(device_rows);
     if (cache) cache->select_rows(device_rows);
-    beam_routing = select_routing(routing, torch::zeros({rows.size(0)}, torch::kInt64));
+    const RowContext beam_context =
+        context.select_rows(torch::zeros({rows.size(0)}, torch::kInt64));
     append_column(
         batch, torch::tensor(tokens, torch::kInt64).to(device),
         torch::ones({rows.size(0)}, torch::TensorOptions().dtype(torch::kBool).device(device)));
-    logits = next_logits(model, batch, 1, cache ? &*cache : nullptr, beam_routing);
+    logits = next_logits(model, batch, 1, cache ? &*cache : nullptr, beam_context);
   }
   const auto winner = std::max_element(
       ended.begin(), ended.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -203,24 +210,27 @@ std::vector<int> beam_search_one(Llama& model, const std::vector<int>& prompt,
 }  // namespace
 
 GenerationResult generate(Llama& model, const std::vector<std::vector<int>>& prompts,
-                          const GenerationOptions& options, const Routing& routing) {
-  if (options.num_beams > 1) return beam_search(model, prompts, options, routing);
+                          const GenerationOptions& options, const Routing& routing,
+                          const Placeholders& placeholders) {
+  if (options.num_beams > 1) return beam_search(model, prompts, options, routing, placeholders);
   // Inference mode rather than only no-grad: no version counters or view tracking per op.
   c10::InferenceMode inference;
   if (options.max_new_tokens <= 0) return {std::vector<std::vector<int>>(prompts.size()), {}};
-  return sample_batch(model, prompts, options, routing);
+  return sample_batch(model, prompts, options, {routing, placeholders});
 }
 
 GenerationResult beam_search(Llama& model, const std::vector<std::vector<int>>& prompts,
-                             const GenerationOptions& options, const Routing& routing) {
+                             const GenerationOptions& options, const Routing& routing,
+                             const Placeholders& placeholders) {
   c10::InferenceMode inference;
+  const RowContext context{routing, placeholders};
   GenerationResult result;
   for (size_t i = 0; i < prompts.size(); ++i) {
     const torch::Tensor row = torch::tensor({static_cast<int64_t>(i)}, torch::kInt64);
     result.tokens.push_back(
         options.max_new_tokens <= 0
             ? std::vector<int>()
-            : beam_search_one(model, prompts[i], options, select_routing(routing, row)));
+            : beam_search_one(model, prompts[i], options, context.select_rows(row)));
   }
   return result;
 }

@@ -14,10 +14,16 @@ torch::Tensor Sampler::process(torch::Tensor logits, const torch::Tensor& histor
   logits = logits.to(torch::kFloat32).clone();
   constexpr float kMinus = -std::numeric_limits<float>::infinity();
   if (options_.repetition_penalty != 1.0 && history.defined() && history.numel() > 0) {
-    const torch::Tensor seen = logits.gather(1, history);
-    const torch::Tensor penalised = torch::where(seen < 0, seen * options_.repetition_penalty,
-                                                 seen / options_.repetition_penalty);
-    logits.scatter_(1, history, penalised);
+    // Ids outside [0, V) (padding, placeholder ids) go to an extra column that is dropped.
+    const int64_t v = logits.size(1);
+    const torch::Tensor ids = history.masked_fill((history < 0) | (history >= v), v);
+    const torch::Tensor seen =
+        torch::zeros({logits.size(0), v + 1}, ids.options().dtype(torch::kBool))
+            .scatter_(1, ids, true)
+            .slice(1, 0, v);
+    const torch::Tensor penalised = torch::where(logits < 0, logits * options_.repetition_penalty,
+                                                 logits / options_.repetition_penalty);
+    logits = torch::where(seen, penalised, logits);
   }
   if (!options_.sample) return logits;
   logits = logits / options_.temperature;

@@ -108,29 +108,48 @@ void load_hf_weights(Llama& model, const std::string& dir) {
     log::warn("%s: %zu checkpoint tensors are not used by the model", dir.c_str(), unused);
 }
 
-Llama load_llama(const std::string& dir, torch::Dtype dtype, torch::Device device) {
-  const LlamaConfig config = LlamaConfig::load(dir + "/config.json");
+Llama make_llama(const LlamaConfig& config, torch::Dtype dtype, torch::Device device) {
   Llama model = [&] {
     DefaultDtypeGuard guard(dtype);
     return Llama(config);
   }();
   model->to(device);
+  return model;
+}
+
+Llama load_llama(const std::string& dir, torch::Dtype dtype, torch::Device device) {
+  Llama model = make_llama(LlamaConfig::load(dir + "/config.json"), dtype, device);
   load_hf_weights(model, dir);
   model->eval();
   return model;
 }
 
 void save_hf_checkpoint(const Llama& model, const std::string& dir) {
-  make_dirs(dir);
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& item : model->named_parameters())
     tensors[hf_tensor_name(item.key())] = item.value();
-  json config = model->config.to_json();
-  const torch::Dtype dtype = model->embed_tokens->weight.scalar_type();
+  save_hf_checkpoint(model->config, model->embed_tokens->weight.scalar_type(), tensors, dir);
+}
+
+void save_hf_checkpoint(const LlamaConfig& model_config, torch::Dtype dtype,
+                        const std::map<std::string, torch::Tensor>& tensors,
+                        const std::string& dir) {
+  make_dirs(dir);
+  json config = model_config.to_json();
   config["torch_dtype"] =
       dtype == torch::kBFloat16 ? "bfloat16" : (dtype == torch::kHalf ? "float16" : "float32");
   write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
   write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
+}
+
+bool tokenizer_adds_bos(const std::string& dir) {
+  const std::string path = dir + "/tokenizer_config.json";
+  if (!std::filesystem::exists(path)) return true;
+  try {
+    return nlohmann::json::parse(read_file(path)).value("add_bos_token", true);
+  } catch (const nlohmann::json::exception& e) {
+    throw file_error(path, std::string("invalid JSON: ") + e.what());
+  }
 }
 
 }  // namespace gavamoe

@@ -4,6 +4,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "gavamoe/model/activation_checkpoint.hpp"
+
 namespace gavamoe {
 
 namespace nn = torch::nn;
@@ -49,13 +51,34 @@ AttentionImpl::AttentionImpl(const LlamaConfig& config)
   o_proj = linear("o_proj", num_heads * head_dim, c);
 }
 
+void AttentionImpl::add_lora(const LoraOptions& options) {
+  auto wrap = [&](const char* name, nn::Linear& base) {
+    return replace_module(name, LoraLinear(base, options));
+  };
+  q_lora = wrap("q_proj", q_proj);
+  k_lora = wrap("k_proj", k_proj);
+  v_lora = wrap("v_proj", v_proj);
+  o_lora = wrap("o_proj", o_proj);
+}
+
+namespace {
+
+// The projection through its adapter when there is one.
+torch::Tensor project(nn::Linear& base, LoraLinear& lora, const torch::Tensor& x) {
+  return lora ? lora(x) : base(x);
+}
+
+}  // namespace
+
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rotary,
                                      const torch::Tensor& mask, KvCache* cache, size_t layer,
                                      int64_t start) {
   const int64_t b = x.size(0), t = x.size(1);
-  torch::Tensor q = rotary.apply(q_proj(x).view({b, t, num_heads, head_dim}).transpose(1, 2));
-  torch::Tensor k = rotary.apply(k_proj(x).view({b, t, num_kv_heads, head_dim}).transpose(1, 2));
-  torch::Tensor v = v_proj(x).view({b, t, num_kv_heads, head_dim}).transpose(1, 2);
+  torch::Tensor q =
+      rotary.apply(project(q_proj, q_lora, x).view({b, t, num_heads, head_dim}).transpose(1, 2));
+  torch::Tensor k =
+      rotary.apply(project(k_proj, k_lora, x).view({b, t, num_kv_heads, head_dim}).transpose(1, 2));
+  torch::Tensor v = project(v_proj, v_lora, x).view({b, t, num_kv_heads, head_dim}).transpose(1, 2);
   if (cache) {
     cache->keys(layer).slice(2, start, start + t).copy_(k);
     cache->values(layer).slice(2, start, start + t).copy_(v);
@@ -66,7 +89,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rotar
   const torch::Tensor out = at::scaled_dot_product_attention(
       q, k, v, causal ? std::nullopt : std::optional<torch::Tensor>(mask), 0.0, causal,
       std::nullopt, /*enable_gqa=*/num_kv_heads != num_heads);
-  return o_proj(out.transpose(1, 2).reshape({b, t, num_heads * head_dim}));
+  return project(o_proj, o_lora, out.transpose(1, 2).reshape({b, t, num_heads * head_dim}));
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const LlamaConfig& config, size_t index)
@@ -119,7 +142,26 @@ void LlamaImpl::init_weights(uint64_t seed) {
   }
 }
 
-torch::Tensor LlamaImpl::embed(const torch::Tensor& ids) { return embed_tokens(ids); }
+torch::Tensor LlamaImpl::embed(const torch::Tensor& ids, const Placeholders& placeholders) {
+  if (placeholders.empty()) return embed_tokens(ids);
+  const auto& vectors = placeholders.vectors;
+  TORCH_CHECK(vectors.dim() == 3 && vectors.size(0) == ids.size(0) &&
+                  vectors.size(1) == static_cast<int64_t>(placeholders.tokens.size()) &&
+                  vectors.size(2) == config.hidden_size,
+              "placeholder vectors must be [B, P, C]");
+  std::vector<torch::Tensor> at_placeholder;  // [B, T] bool per placeholder
+  torch::Tensor any_placeholder = torch::zeros_like(ids, torch::kBool);
+  for (int64_t token : placeholders.tokens) {
+    at_placeholder.push_back(ids == token);
+    any_placeholder |= at_placeholder.back();
+  }
+  // Placeholder ids may lie beyond the table: look up id 0 there instead, then overwrite.
+  torch::Tensor x = embed_tokens(ids.masked_fill(any_placeholder, 0));
+  const torch::Tensor rows = vectors.to(x.device(), x.scalar_type());
+  for (size_t p = 0; p < at_placeholder.size(); ++p)
+    x = torch::where(at_placeholder[p].unsqueeze(-1), rows.select(1, p).unsqueeze(1), x);
+  return x;
+}
 
 torch::Tensor LlamaImpl::hidden(const torch::Tensor& embeddings, const torch::Tensor& positions,
                                 const torch::Tensor& valid, KvCache* cache,
@@ -150,8 +192,22 @@ torch::Tensor LlamaImpl::hidden(const torch::Tensor& embeddings, const torch::Te
   const Rotary rotary(positions.to(device), rotary_inverse_frequencies.to(device),
                       embeddings.scalar_type());
   torch::Tensor x = embeddings;
-  for (const auto& layer : *layers)
-    x = layer->as<DecoderLayerImpl>()->forward(x, rotary, mask, cache, start, routing);
+  const bool recompute =
+      gradient_checkpointing && is_training() && torch::GradMode::is_enabled() && !cache;
+  for (size_t i = 0; i < layers->size(); ++i) {
+    auto layer = layers->ptr<DecoderLayerImpl>(i);
+    if (!recompute) {
+      x = layer->forward(x, rotary, mask, cache, start, routing);
+      continue;
+    }
+    // Captured by value: backward runs the block again after hidden() has returned.
+    auto block = [layer, rotary, mask, start, routing](const torch::Tensor& h) {
+      return layer->forward(h, rotary, mask, nullptr, start, routing);
+    };
+    std::vector<torch::Tensor> captured = layer->parameters();
+    if (routing.weights.defined()) captured.push_back(routing.weights);
+    x = checkpoint(block, x, captured);
+  }
   return norm(x);
 }
 

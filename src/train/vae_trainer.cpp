@@ -22,6 +22,7 @@
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/core/progress.hpp"
 #include "gavamoe/plot/svg.hpp"
+#include "gavamoe/train/device.hpp"
 
 namespace gavamoe {
 namespace {
@@ -59,7 +60,10 @@ struct RatingMetrics {
 class VaeRun {
  public:
   VaeRun(const Dataset& data, const VaeTrainOptions& options, std::string run_dir)
-      : data_(data), o_(options), dir_(std::move(run_dir)), device_(pick_device(options.device)) {
+      : data_(data),
+        o_(options),
+        dir_(std::move(run_dir)),
+        device_(resolve_device(options.device, "vae.device")) {
     o_.model.n_users = data.users.size();
     o_.model.n_items = data.items.size();
     prepare_records();
@@ -77,16 +81,6 @@ class VaeRun {
   }
 
  private:
-  static torch::Device pick_device(const std::string& name) {
-    if (name == "cpu") return torch::kCPU;
-    if (name == "cuda" || name == "auto") {
-      if (torch::cuda::is_available()) return torch::kCUDA;
-      if (name == "cuda") throw Error("vae.device=cuda but no CUDA device is available");
-      return torch::kCPU;
-    }
-    throw Error("vae.device must be auto, cpu or cuda, got \"" + name + "\"");
-  }
-
   void prepare_records() {
     const int64_t n = static_cast<int64_t>(data_.records.size());
     std::vector<int64_t> classes(n);

@@ -77,12 +77,5 @@ TEST(Cli, BadInputIsOneErrorLineAndExitTwo) {
   EXPECT_NE(bad_level.err.find("loud"), std::string::npos);
 }
 
-TEST(Cli, NotImplementedSubcommandExitsWithTwo) {
-  const std::string dir = test::scratch_dir();
-  const auto result = run_gavamoe("export --run x --out y", dir);
-  EXPECT_EQ(result.exit_code, 2);
-  EXPECT_NE(result.err.find("not implemented in this version"), std::string::npos);
-}
-
 }  // namespace
 }  // namespace gavamoe

@@ -20,6 +20,7 @@ struct CommonOptions {
   std::string log_level = "info";
   std::string config;             // run config file
   std::vector<std::string> sets;  // section.key=value overrides
+  std::vector<std::string> argv;  // the whole command line (relaunched by --nproc)
 };
 
 // Adds --threads, --seed, --log-level, --config, --set to a subcommand.
@@ -27,10 +28,6 @@ void add_common_options(CLI::App* command, CommonOptions& common);
 
 // Applies log level, thread count and seed; returns the run config (--config then --set).
 RunConfig setup_run(const CommonOptions& common);
-
-// A subcommand that exists in --help but is not built yet: exit code 2.
-void register_not_implemented(CLI::App& root, CommonOptions& common, const std::string& name,
-                              const std::string& description);
 
 // `gavamoe data stats`, added under the `data` subcommand.
 void register_data_stats(CLI::App* data, CommonOptions& common);

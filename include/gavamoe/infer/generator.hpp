@@ -27,11 +27,15 @@ struct GenerationResult {
   std::vector<torch::Tensor> step_logits;  // with keep_logits: [B, V] float32 per step
 };
 
+// `routing` and `placeholders` hold one row per prompt (see Llama::hidden and Llama::embed);
+// placeholder ids in the prompts may lie beyond the vocabulary.
 GenerationResult generate(Llama& model, const std::vector<std::vector<int>>& prompts,
-                          const GenerationOptions& options, const Routing& routing = {});
+                          const GenerationOptions& options, const Routing& routing = {},
+                          const Placeholders& placeholders = {});
 // Beam search with options.num_beams beams (also with 1, which must equal greedy); what
 // generate() runs when num_beams > 1.
 GenerationResult beam_search(Llama& model, const std::vector<std::vector<int>>& prompts,
-                             const GenerationOptions& options, const Routing& routing = {});
+                             const GenerationOptions& options, const Routing& routing = {},
+                             const Placeholders& placeholders = {});
 
 }  // namespace gavamoe

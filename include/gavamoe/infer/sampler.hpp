@@ -21,8 +21,8 @@ struct SamplingOptions {
 class Sampler {
  public:
   Sampler(SamplingOptions options, uint64_t seed);
-  // logits [B, V] (any float dtype), history [B, L] int64 of tokens seen (may be undefined).
-  // Returns [B] int64.
+  // logits [B, V] (any float dtype), history [B, L] int64 of tokens seen (may be undefined;
+  // ids outside [0, V), such as padding or placeholders, are ignored). Returns [B] int64.
   torch::Tensor next(torch::Tensor logits, const torch::Tensor& history);
   // The logits after penalty, temperature, top-k and top-p (filtered entries are -inf).
   torch::Tensor process(torch::Tensor logits, const torch::Tensor& history) const;

@@ -5,6 +5,7 @@
 // never sits in memory twice.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "gavamoe/model/llama.hpp"
@@ -14,6 +15,12 @@ namespace gavamoe {
 // HF name of a parameter of LlamaImpl ("layers.0.mlp.up_proj.weight" -> "model.layers...").
 std::string hf_tensor_name(const std::string& parameter_name);
 
+// tokenizer_config.json's add_bos_token in `dir`; true (the Llama default) when absent.
+bool tokenizer_adds_bos(const std::string& dir);
+
+// A model of `config` built directly in `dtype` on `device` (weights as constructed).
+Llama make_llama(const LlamaConfig& config, torch::Dtype dtype = torch::kFloat32,
+                 torch::Device device = torch::kCPU);
 // Builds the model of `dir`/config.json directly in `dtype` on `device` and loads its weights.
 Llama load_llama(const std::string& dir, torch::Dtype dtype = torch::kFloat32,
                  torch::Device device = torch::kCPU);
@@ -21,5 +28,10 @@ Llama load_llama(const std::string& dir, torch::Dtype dtype = torch::kFloat32,
 void load_hf_weights(Llama& model, const std::string& dir);
 // Writes config.json and model.safetensors (HF names, the model's dtype) into `dir`.
 void save_hf_checkpoint(const Llama& model, const std::string& dir);
+// The same from tensors already under their HF names (e.g. with adapters merged); `dtype` is
+// the config's torch_dtype.
+void save_hf_checkpoint(const LlamaConfig& config, torch::Dtype dtype,
+                        const std::map<std::string, torch::Tensor>& tensors,
+                        const std::string& dir);
 
 }  // namespace gavamoe

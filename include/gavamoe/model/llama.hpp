@@ -4,7 +4,8 @@
 //
 // Shapes: B batch, T new tokens, S key slots, C hidden, H query heads, KV key/value heads,
 // D head dim, V vocabulary. Parameter names follow HF without the "model." prefix
-// (embed_tokens.weight, layers.0.self_attn.q_proj.weight, ..., norm.weight, lm_head.weight).
+// (embed_tokens.weight, layers.0.self_attn.q_proj.weight, ..., norm.weight, lm_head.weight);
+// with LoRA (AttentionImpl::add_lora) PEFT's ...q_proj.base_layer.weight, ...q_proj.lora_A.weight.
 //
 // Reduced precision: the model computes in the dtype of its parameters (load_llama(dir,
 // torch::kBFloat16) or kHalf), with RMSNorm statistics and rotary angles in float32 as HF
@@ -16,11 +17,23 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 #include "gavamoe/model/feed_forward.hpp"
 #include "gavamoe/model/kv_cache.hpp"
 #include "gavamoe/model/llama_config.hpp"
+#include "gavamoe/model/lora.hpp"
 
 namespace gavamoe {
+
+// Per-row vectors that replace the input embeddings of placeholder tokens (the explainer's user
+// and item): wherever ids == tokens[p], row b takes vectors[b, p]. Placeholder ids may lie
+// outside the vocabulary (>= vocab_size); they never reach the embedding table.
+struct Placeholders {
+  std::vector<int64_t> tokens;  // [P]
+  torch::Tensor vectors;        // [B, P, C]
+  bool empty() const { return tokens.empty(); }
+};
 
 struct RMSNormImpl : torch::nn::Module {
   RMSNormImpl(int64_t size, double eps);
@@ -54,8 +67,14 @@ struct AttentionImpl : torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, const Rotary& rotary, const torch::Tensor& mask,
                         KvCache* cache, size_t layer, int64_t start);
 
+  // Wraps q/k/v/o in LoRA adapters that replace them as the submodules "q_proj", ... (PEFT
+  // names: q_proj.base_layer.weight, q_proj.lora_A.weight, q_proj.lora_B.weight); q_proj, ...
+  // stay the (now frozen) base layers.
+  void add_lora(const LoraOptions& options);
+
   int64_t num_heads, num_kv_heads, head_dim;
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  LoraLinear q_lora{nullptr}, k_lora{nullptr}, v_lora{nullptr}, o_lora{nullptr};  // add_lora
 };
 TORCH_MODULE(Attention);
 
@@ -78,8 +97,8 @@ struct LlamaImpl : torch::nn::Module {
 
   // HF initialisation (normal(0, initializer_range), norms at 1), for training from scratch.
   void init_weights(uint64_t seed);
-  // ids [B, T] int64 -> embeddings [B, T, C]; callers may overwrite rows before hidden().
-  torch::Tensor embed(const torch::Tensor& ids);
+  // ids [B, T] int64 -> embeddings [B, T, C], placeholder tokens replaced by their vectors.
+  torch::Tensor embed(const torch::Tensor& ids, const Placeholders& placeholders = {});
   // Final normalised hidden states [B, T, C]. positions [B, T] int64 (rotary positions);
   // valid [B, T] bool marks real tokens (undefined: all real). With a cache the T tokens
   // follow the cached ones; without, they are a whole sequence.
@@ -98,6 +117,9 @@ struct LlamaImpl : torch::nn::Module {
   torch::nn::ModuleList layers;
   RMSNorm norm{nullptr};
   torch::nn::Linear lm_head{nullptr};  // null when tied to embed_tokens
+  // Recompute each layer's activations in backward instead of keeping them (training with
+  // grad and without a cache only): less memory for about one more forward pass.
+  bool gradient_checkpointing = false;
 };
 TORCH_MODULE(Llama);
 

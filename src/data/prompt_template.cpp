@@ -1,5 +1,5 @@
 // Prompt templates (plain, llama-2).
-#include "gavamoe/infer/prompt_template.hpp"
+#include "gavamoe/data/prompt_template.hpp"
 
 #include "gavamoe/core/error.hpp"
 

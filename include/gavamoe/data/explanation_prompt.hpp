@@ -1,0 +1,58 @@
+// The explainer's prompt and training example for one record (GaVaMoE part 2).
+//
+// Prompt text (the paper's, with the two placeholders standing for the user and the item):
+//   "The user has a positive experience with the item, the item has {feature} features,
+//    please provide an explanation for recommending <item> to <user>."
+// ("negative" when rating < 3), wrapped in the prompt template (plain | llama-2). Tokens:
+//   [BOS] prompt explanation EOS
+// The prompt is encoded in pieces around the placeholders so that each placeholder is exactly
+// one id: the tokenizer's "<user>" / "<item>" pieces when it has them (the project's own
+// tokenizers reserve them), else the virtual ids vocab_size and vocab_size + 1, which
+// Llama::embed replaces before any table lookup. The spaces next to a placeholder are left to
+// the tokenizer's dummy prefix ("recommending", <item>, "to", <user>, ".").
+// The explanation is encoded on its own, so it starts a word as generated text does. The
+// prompt is never cut: the explanation is truncated so that the whole example fits max_length
+// tokens (EOS kept), and a record whose prompt alone (plus EOS) does not fit gives no example.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gavamoe/data/record.hpp"
+#include "gavamoe/data/tokenizer.hpp"
+
+namespace gavamoe {
+
+struct PromptOptions {
+  std::string template_name = "plain";
+  int64_t max_length = 180;
+  bool add_bos = true;  // from the tokenizer config (Llama default: true)
+  int bos_id = 1;
+  int eos_id = 2;
+};
+
+struct PlaceholderIds {
+  int user = -1;
+  int item = -1;
+};
+// The placeholder ids for `tokenizer` (see above).
+PlaceholderIds placeholder_ids(const Tokenizer& tokenizer);
+
+// The prompt text with the literal "<user>" / "<item>" placeholders, before the template.
+std::string explanation_prompt_text(const Record& record);
+
+// [BOS] prompt, the model input of inference.
+std::vector<int> encode_prompt(const Tokenizer& tokenizer, const Record& record,
+                               const PromptOptions& options);
+
+struct EncodedExample {
+  std::vector<int> ids;       // [BOS] prompt explanation EOS, at most max_length
+  int64_t prompt_length = 0;  // ids[0, prompt_length) is the prompt; the loss covers the rest
+  bool explanation_truncated = false;
+};
+// std::nullopt when the prompt alone (plus EOS) exceeds max_length.
+std::optional<EncodedExample> encode_example(const Tokenizer& tokenizer, const Record& record,
+                                             const PromptOptions& options);
+
+}  // namespace gavamoe

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The whole pipeline in one command: data -> tokenizer -> pretrain-vae -> train -> infer -> eval,
+# then the metrics table. Stages whose output already exists are skipped, so a re-run resumes.
+#
+# Usage: scripts/pipeline.sh [CONFIG] [RUNS_DIR]
+#   CONFIG    a run config (default configs/synthetic-tiny.json)
+#   RUNS_DIR  where the outputs go (default runs/<config name>)
+# The data folder is the config's data.path; when it does not exist it is made: synthetic data
+# by `data synth`, the Amazon Musical Instruments import by `data import-amazon` from
+# $GAVAMOE_DATASETS. Extra options for every stage: GAVAMOE_ARGS (e.g. "--threads 2 --seed 3").
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+CONFIG="${1:-configs/synthetic-tiny.json}"
+NAME="$(basename "$CONFIG" .json)"
+RUNS="${2:-runs/$NAME}"
+BIN="${GAVAMOE_BUILD:-$ROOT/build}/gavamoe"
+read -r -a EXTRA <<< "${GAVAMOE_ARGS:-}"
+[[ -x "$BIN" ]] || { echo "pipeline: $BIN not found; run scripts/setup.sh first" >&2; exit 2; }
+[[ -f "$CONFIG" ]] || { echo "pipeline: config $CONFIG not found" >&2; exit 2; }
+
+config_value() {  # config_value SECTION KEY: the value in CONFIG, or empty
+  python3 - "$CONFIG" "$1" "$2" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+value = config.get(sys.argv[2], {}).get(sys.argv[3])
+print("" if value is None else value)
+PY
+}
+DATA="$(config_value data path)"
+MODEL_CONFIG="$(config_value train model_config)"
+VOCAB="$(config_value train vocab_size)"
+MODEL_CONFIG="${MODEL_CONFIG:-configs/model-tiny.json}"
+VOCAB="${VOCAB:-2000}"
+mkdir -p "$RUNS"
+
+stage() {  # stage NAME OUTPUT COMMAND...: runs COMMAND unless OUTPUT exists, and times it
+  local name="$1" output="$2"
+  shift 2
+  if [[ -e "$output" ]]; then
+    echo "== $name: $output exists, skipped" >&2
+    return
+  fi
+  echo "== $name" >&2
+  local start=$SECONDS
+  "$@"
+  echo "== $name: $((SECONDS - start)) s" >&2
+}
+
+if [[ ! -e "$DATA" ]]; then
+  case "$NAME" in
+    synthetic-*) stage "data synth" "$DATA" "$BIN" data synth --out "$DATA" "${EXTRA[@]}" ;;
+    amazon-mi-*)
+      : "${GAVAMOE_DATASETS:?pipeline: set GAVAMOE_DATASETS to import the Amazon reviews}"
+      stage "data import-amazon" "$DATA" "$BIN" data import-amazon \
+        --in "$GAVAMOE_DATASETS/amazon_musical_instruments_5core/reviews_Musical_Instruments_5.json.gz" \
+        --out "$DATA" "${EXTRA[@]}" ;;
+    *) echo "pipeline: data folder $DATA (data.path of $CONFIG) not found" >&2; exit 2 ;;
+  esac
+fi
+stage "data tokenizer" "$RUNS/tokenizer.model" "$BIN" data tokenizer --data "$DATA" \
+  --vocab-size "$VOCAB" --out "$RUNS/tokenizer.model" "${EXTRA[@]}"
+stage "pretrain-vae" "$RUNS/vae/vae.safetensors" "$BIN" pretrain-vae --config "$CONFIG" \
+  --data "$DATA" --out "$RUNS/vae" "${EXTRA[@]}"
+stage "train" "$RUNS/explainer/explainer.safetensors" "$BIN" train --config "$CONFIG" \
+  --data "$DATA" --vae "$RUNS/vae" --scratch "$MODEL_CONFIG" --tokenizer "$RUNS/tokenizer.model" \
+  --out "$RUNS/explainer" "${EXTRA[@]}"
+stage "infer" "$RUNS/predictions.jsonl" "$BIN" infer --run "$RUNS/explainer" --data "$DATA" \
+  --out "$RUNS/predictions.jsonl" "${EXTRA[@]}"
+echo "== eval" >&2
+"$BIN" eval --pred "$RUNS/predictions.jsonl" --data "$DATA" --out "$RUNS/metrics.json" "${EXTRA[@]}"

@@ -1,0 +1,152 @@
+// `gavamoe infer`: explanations for one subset of a dataset from a trained explainer run.
+//
+//   gavamoe infer --run RUN_DIR [--data PATH] [--split N] [--subset test] --out FILE
+//                 [--format jsonl|csv|xlsx] [--decode greedy|sample|beam] [--temperature T]
+//                 [--max-new-tokens N] [--batch-size B] [--limit N] [--device auto|cpu|cuda]
+// Settings come from the run's config.json (its `infer` section), then --set, then the options
+// above. Progress and warnings go to stderr; the throughput to stdout.
+#include <cstdio>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "gavamoe/cli/command.hpp"
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/core/log.hpp"
+#include "gavamoe/data/dataset.hpp"
+#include "gavamoe/infer/explain.hpp"
+
+namespace gavamoe::cli {
+namespace {
+
+struct InferArgs {
+  std::string run;
+  std::string data;  // empty: the run's data.path
+  int split = 0;     // 0: the run's data.split
+  std::string subset = "test";
+  std::string out;
+  std::string format;  // empty: from the extension of --out
+  std::string device = "auto";
+  int64_t limit = 0;  // 0: every record of the subset
+  // Decoding options that override the run config's `infer` section when given.
+  std::string decode;
+  double temperature = 0, top_p = 0, repetition_penalty = 0;
+  int64_t top_k = -1, beams = 0, max_new_tokens = 0, batch_size = 0;
+};
+
+torch::Device inference_device(const std::string& name) {
+  if (name == "auto") return torch::cuda::is_available() ? torch::kCUDA : torch::kCPU;
+  torch::Device device = torch::kCPU;
+  try {
+    device = torch::Device(name);
+  } catch (const c10::Error&) {
+    throw Error("infer: --device '" + name + "' is not auto, cpu, cuda or cuda:N");
+  }
+  if (device.is_cuda() && !torch::cuda::is_available())
+    throw Error("infer: --device " + name + " but no CUDA device is available");
+  return device;
+}
+
+// --set assignments first, then the options given on the command line.
+std::vector<std::string> config_overrides(const InferArgs& args, const CommonOptions& common) {
+  std::vector<std::string> sets = common.sets;
+  auto set = [&](const char* key, const nlohmann::json& value) {
+    sets.push_back(std::string(key) + "=" + value.dump());
+  };
+  if (!args.data.empty()) set("data.path", args.data);
+  if (args.split > 0) set("data.split", args.split);
+  if (!args.decode.empty()) set("infer.decode", args.decode);
+  if (args.temperature > 0) set("infer.temperature", args.temperature);
+  if (args.top_k >= 0) set("infer.top_k", args.top_k);
+  if (args.top_p > 0) set("infer.top_p", args.top_p);
+  if (args.beams > 0) set("infer.beams", args.beams);
+  if (args.repetition_penalty > 0) set("infer.repetition_penalty", args.repetition_penalty);
+  if (args.max_new_tokens > 0) set("infer.max_new_tokens", args.max_new_tokens);
+  if (args.batch_size > 0) set("infer.batch_size", args.batch_size);
+  return sets;
+}
+
+std::vector<Record> subset_records(const RunConfig& config, const std::string& subset_name,
+                                   int64_t limit) {
+  if (config.at("data.path").is_null())
+    throw Error("infer: --data PATH is required (the run's config names no dataset)");
+  const std::string path = config.get<std::string>("data.path");
+  LoadOptions load;
+  load.split = config.get<int>("data.split");
+  load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
+  const Dataset data = load_dataset(path, load);
+  data.require_text("infer");
+  std::vector<int64_t> positions = data.subset(parse_subset(subset_name));
+  if (positions.empty()) throw file_error(path, "subset '" + subset_name + "' has no records");
+  if (limit > 0 && limit < static_cast<int64_t>(positions.size())) positions.resize(limit);
+  std::vector<Record> records;
+  records.reserve(positions.size());
+  for (int64_t r : positions) records.push_back(data.records[r]);
+  return records;
+}
+
+void run_infer(const InferArgs& args, const CommonOptions& common) {
+  setup_run(common);
+  if (!common.config.empty())
+    throw Error("infer: the run folder's config.json is the config; change keys with --set");
+  const PredictionFormat format = prediction_format_for(args.out, args.format);
+  ExplainerRun run = load_explainer_for_inference(args.run, config_overrides(args, common),
+                                                  inference_device(args.device));
+  const ExplainOptions options = ExplainOptions::from_config(run.config, common.seed);
+  const std::vector<Record> records = subset_records(run.config, args.subset, args.limit);
+  log::info("infer: %zu records of %s, %s decoding, batches of %lld", records.size(),
+            args.subset.c_str(), run.config.get<std::string>("infer.decode").c_str(),
+            static_cast<long long>(options.batch_size));
+
+  const ExplainResult result = explain_records(run, records, options);
+  if (result.skipped > 0)
+    log::warn(
+        "infer: %lld of %zu records skipped: their prompt alone is longer than "
+        "train.max_length (%lld tokens)",
+        static_cast<long long>(result.skipped), records.size(),
+        static_cast<long long>(run.prompt.max_length));
+  if (result.rows.empty()) throw Error("infer: no record left to explain");
+  write_predictions(args.out, result.rows, format);
+  std::printf("records %zu  skipped %lld  generation %.2f s  %.2f records/s  %.1f tokens/s\n",
+              result.rows.size(), static_cast<long long>(result.skipped), result.seconds,
+              result.records_per_second(), result.tokens_per_second());
+  std::printf("wrote %s\n", args.out.c_str());
+}
+
+}  // namespace
+
+void register_infer(CLI::App& root, CommonOptions& common) {
+  CLI::App* command = root.add_subcommand("infer", "Generate explanations for a data subset");
+  auto args = std::make_shared<InferArgs>();
+  command->add_option("--run", args->run, "Explainer run folder (gavamoe train --out)")->required();
+  command->add_option("--data", args->data, "Dataset (default: the run's data.path)");
+  command->add_option("--split", args->split, "Fold 1..5 (default: the run's data.split)")
+      ->check(CLI::Range(1, 5));
+  command->add_option("--subset", args->subset, "train, validation or test")
+      ->check(CLI::IsMember({"train", "validation", "test"}));
+  command->add_option("--out", args->out, "Predictions file (.jsonl, .csv or .xlsx)")->required();
+  command->add_option("--format", args->format, "jsonl, csv or xlsx (default: from --out)")
+      ->check(CLI::IsMember({"jsonl", "csv", "xlsx"}));
+  command->add_option("--decode", args->decode, "greedy, sample or beam (infer.decode)")
+      ->check(CLI::IsMember({"greedy", "sample", "beam"}));
+  command->add_option("--temperature", args->temperature, "Sampling temperature")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--top-k", args->top_k, "Sample among the k most likely (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--top-p", args->top_p, "Nucleus sampling threshold")
+      ->check(CLI::Range(0.0, 1.0));
+  command->add_option("--beams", args->beams, "Beams for --decode beam")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--repetition-penalty", args->repetition_penalty, "1: off")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--max-new-tokens", args->max_new_tokens, "Most new tokens per record")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--batch-size", args->batch_size, "Records per generation batch")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--limit", args->limit, "Only the first N records of the subset")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--device", args->device, "auto (CUDA when available), cpu, cuda, cuda:N");
+  add_common_options(command, common);
+  command->callback([args, &common] { run_infer(*args, common); });
+}
+
+}  // namespace gavamoe::cli

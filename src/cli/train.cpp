@@ -1,0 +1,175 @@
+// gavamoe train: train the cluster-gated mixture-of-experts explainer.
+//
+//   gavamoe train --data PATH [--split N] --vae VAE_RUN
+//                 (--base-model HF_DIR | --scratch MODEL_CONFIG [--tokenizer tok.model])
+//                 --out RUN_DIR [--config FILE] [--seed S] [--nproc N]
+//   gavamoe train --resume RUN_DIR [--nproc N]   (continues a killed run from its checkpoint)
+// Without --base-model or --scratch the base is train.model_config, from scratch. --nproc N
+// starts N data-parallel worker processes on this machine (gloo, or NCCL on CUDA); a launcher
+// such as torchrun that sets RANK and WORLD_SIZE works too. Rank 0 alone writes.
+#include <ATen/Parallel.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include "gavamoe/cli/command.hpp"
+#include "gavamoe/core/atomic_file.hpp"
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/core/log.hpp"
+#include "gavamoe/data/dataset.hpp"
+#include "gavamoe/train/data_parallel.hpp"
+#include "gavamoe/train/device.hpp"
+#include "gavamoe/train/explainer_trainer.hpp"
+
+namespace gavamoe::cli {
+namespace {
+
+struct TrainArgs {
+  std::string data;
+  int split = 0;  // 0: from the config
+  std::string vae;
+  std::string base_model;
+  std::string scratch;
+  std::string tokenizer;
+  std::string out;
+  std::string resume;
+  int nproc = 1;
+};
+
+// The command line without "--nproc N" / "--nproc=N": what each worker runs.
+std::vector<std::string> worker_argv(const std::vector<std::string>& argv) {
+  std::vector<std::string> kept;
+  for (size_t k = 0; k < argv.size(); ++k) {
+    if (argv[k] == "--nproc") {
+      ++k;
+      continue;
+    }
+    if (argv[k].rfind("--nproc=", 0) == 0) continue;
+    kept.push_back(argv[k]);
+  }
+  return kept;
+}
+
+void print_summary(const nlohmann::json& metrics, const std::string& run_dir) {
+  if (metrics.value("stopped", false)) return;
+  const auto& skipped = metrics.at("skipped");
+  std::printf("trainable parameters  %lld of %lld\n",
+              static_cast<long long>(metrics.at("trainable_parameters").get<int64_t>()),
+              static_cast<long long>(metrics.at("parameters").get<int64_t>()));
+  std::printf("skipped records       %lld train, %lld validation (prompt too long)\n",
+              static_cast<long long>(skipped.at("train").get<int64_t>()),
+              static_cast<long long>(skipped.at("validation").get<int64_t>()));
+  if (metrics.at("best_val_loss").is_number())
+    std::printf("best validation       epoch %lld: loss %.4f, perplexity %.3f\n",
+                static_cast<long long>(metrics.at("best_epoch").get<int64_t>()),
+                metrics.at("best_val_loss").get<double>(),
+                metrics.at("best_val_ppl").get<double>());
+  std::printf("unigram baseline      perplexity %.3f\n",
+              metrics.at("unigram_val_ppl").get<double>());
+  if (metrics.at("tokens_per_s").is_number())
+    std::printf("training speed        %.0f tokens/s\n", metrics.at("tokens_per_s").get<double>());
+  std::printf("outputs in %s\n", run_dir.c_str());
+}
+
+void run_train(const TrainArgs& args, const CommonOptions& common) {
+  const ParallelEnvironment env = ParallelEnvironment::from_environment();
+  if (args.nproc > 1 && env.world_size == 1) {
+    const int code = run_local_workers(args.nproc, worker_argv(common.argv));
+    if (code != 0)
+      throw Error("train --nproc " + std::to_string(args.nproc) + ": a worker failed (exit code " +
+                  std::to_string(code) + ")");
+    return;
+  }
+  RunConfig config = setup_run(common);
+  if (env.world_size > 1) {
+    // Share the cores among the local workers; only rank 0 reports.
+    if (common.threads == 0)
+      at::set_num_threads(
+          std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / env.world_size));
+    if (env.rank != 0) log::set_level(log::Level::warn);
+  }
+  const bool resume = !args.resume.empty();
+  std::string run_dir = args.out;
+  ExplainerSources sources;
+  if (resume) {
+    run_dir = args.resume;
+    config = RunConfig();
+    config.merge_file(run_dir + "/config.json");
+  } else {
+    if (!args.data.empty()) config.set("data.path=" + nlohmann::json(args.data).dump());
+    if (args.split > 0) config.set("data.split=" + std::to_string(args.split));
+    if (!args.scratch.empty())
+      config.set("train.model_config=" + nlohmann::json(args.scratch).dump());
+    if (config.at("data.path").is_null()) throw Error("train: --data PATH is required");
+    if (args.vae.empty()) throw Error("train: --vae VAE_RUN is required");
+    if (run_dir.empty()) throw Error("train: --out RUN_DIR is required");
+    for (const char* existing : {"checkpoint", "explainer.safetensors"})
+      if (std::filesystem::exists(run_dir + "/" + existing))
+        throw Error(run_dir + ": already holds a run; continue it with --resume " + run_dir +
+                    " or choose another --out");
+    sources.vae_run = args.vae;
+    sources.base_model = args.base_model;
+    if (args.base_model.empty())
+      sources.model_config = config.get<std::string>("train.model_config");
+    sources.tokenizer = args.tokenizer;
+  }
+  LoadOptions load;
+  load.split = config.get<int>("data.split");
+  load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
+  const Dataset data = load_dataset(config.get<std::string>("data.path"), load);
+  const auto options = ExplainerTrainOptions::from_config(config, common.seed);
+
+  std::unique_ptr<DataParallel> parallel;
+  if (env.world_size > 1) {
+    const bool cuda = resolve_device(options.device, "train.device", env.local_rank).is_cuda();
+    parallel = std::make_unique<DataParallel>(env, cuda ? "nccl" : "gloo");
+  }
+  if (env.rank == 0) {
+    make_dirs(run_dir);
+    if (!resume) config.write(run_dir + "/config.json");
+    log::set_file(run_dir + "/train.log");
+  }
+  const auto metrics = resume ? resume_explainer(data, options, run_dir, parallel.get())
+                              : train_explainer(data, sources, options, run_dir, parallel.get());
+  log::set_file("");
+  if (env.rank == 0) print_summary(metrics, run_dir);
+}
+
+}  // namespace
+
+void register_train(CLI::App& root, CommonOptions& common) {
+  CLI::App* command =
+      root.add_subcommand("train", "Train the cluster-gated mixture-of-experts explainer");
+  auto args = std::make_shared<TrainArgs>();
+  auto* data = command->add_option("--data", args->data, "Dataset folder or .jsonl file");
+  auto* split = command->add_option("--split", args->split, "Fold 1..5 of index-file layouts")
+                    ->check(CLI::Range(1, 5));
+  auto* vae = command->add_option("--vae", args->vae, "Run folder of pretrain-vae");
+  auto* base = command->add_option("--base-model", args->base_model,
+                                   "Hugging Face Llama folder to fine-tune (LoRA + experts)");
+  auto* scratch = command
+                      ->add_option("--scratch", args->scratch,
+                                   "Model config (HF config.json) to train from scratch")
+                      ->excludes(base);
+  auto* tokenizer = command
+                        ->add_option("--tokenizer", args->tokenizer,
+                                     "SentencePiece model for --scratch (default: train one)")
+                        ->excludes(base);
+  auto* out = command->add_option("--out", args->out, "Run folder for every output");
+  command->add_option("--resume", args->resume, "Continue the killed run in this run folder")
+      ->excludes(data)
+      ->excludes(split)
+      ->excludes(vae)
+      ->excludes(base)
+      ->excludes(scratch)
+      ->excludes(tokenizer)
+      ->excludes(out);
+  command->add_option("--nproc", args->nproc, "Data-parallel worker processes on this machine")
+      ->check(CLI::PositiveNumber);
+  add_common_options(command, common);
+  command->callback([args, &common] { run_train(*args, common); });
+}
+
+}  // namespace gavamoe::cli

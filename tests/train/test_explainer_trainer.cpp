@@ -1,0 +1,485 @@
+// gavamoe train on a small synthetic dataset: the schedule against its formula, loss
+// normalisation across accumulation against a direct computation, bit-identical resume,
+// skip counting, train_log.jsonl, perplexity far below the unigram baseline, export, bad inputs,
+// and 2 data-parallel processes against one.
+// One LibTorch thread: the models are tiny, and OpenMP threads that spin-wait make a shared
+// machine many times slower.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/data/dataset.hpp"
+#include "gavamoe/data/explanation_prompt.hpp"
+#include "gavamoe/data/synth.hpp"
+#include "gavamoe/data/tokenizer.hpp"
+#include "gavamoe/data/tokenizer_corpus.hpp"
+#include "gavamoe/model/explainer.hpp"
+#include "gavamoe/model/hf_checkpoint.hpp"
+#include "gavamoe/model/safetensors.hpp"
+#include "gavamoe/train/explainer_trainer.hpp"
+#include "gavamoe/train/lr_schedule.hpp"
+#include "gavamoe/train/vae_trainer.hpp"
+#include "test_util.hpp"
+
+namespace gavamoe {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kTinyModel = R"({
+  "vocab_size": 400, "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+  "num_attention_heads": 2, "num_key_value_heads": 1, "head_dim": 16,
+  "max_position_embeddings": 128, "rms_norm_eps": 1e-5, "tie_word_embeddings": true,
+  "bos_token_id": 1, "eos_token_id": 2})";
+
+// A synthetic dataset (40 users), its VAE run, a tokenizer and a tiny
+// model config, all under `dir`; `base` adds a random "pretrained" HF folder with the tokenizer.
+struct Fixture {
+  std::string data, vae, tokenizer, model_config, base;
+};
+
+// 200 synthetic records of `users` users in 2 groups, in dir.
+std::string synthetic_data(const std::string& dir, int users) {
+  SynthOptions synth;
+  synth.users = users;
+  synth.items = 30;
+  synth.clusters = 2;
+  synth.records = 200;
+  synth.seed = 5;
+  write_synthetic_dataset(dir, make_synthetic_dataset(synth), synth.seed);
+  return dir;
+}
+
+Fixture make_fixture(const std::string& dir, bool with_base = false) {
+  torch::set_num_threads(1);
+  Fixture f;
+  f.data = synthetic_data(dir + "/data", 40);
+  const Dataset data = load_dataset(f.data);
+
+  f.vae = dir + "/vae";
+  VaeTrainOptions vae;
+  vae.model.embedding_dim = 16;
+  vae.model.latent_dim = 4;
+  vae.model.encoder_layers = 1;
+  vae.model.encoder_heads = 2;
+  vae.model.encoder_ff = 32;
+  vae.model.decoder_hidden = {32, 16};
+  vae.model.clusters = 2;
+  vae.pretrain_epochs = 3;
+  vae.vade_epochs = 1;
+  vae.pretrain_batch_size = vae.vade_batch_size = 64;
+  vae.device = "cpu";
+  pretrain_vae(data, vae, f.vae);
+
+  f.tokenizer = dir + "/tok.model";
+  TokenizerTrainOptions tok;
+  tok.vocab_size = 400;
+  train_tokenizer(tokenizer_corpus(data), tok, f.tokenizer);
+  f.model_config = dir + "/tiny.json";
+  test::write_text(f.model_config, kTinyModel);
+  if (with_base) {
+    f.base = dir + "/base";
+    LlamaConfig config = LlamaConfig::from_json(json::parse(kTinyModel), "tiny");
+    config.vocab_size = Tokenizer(f.tokenizer).vocab_size();
+    Llama model(config);
+    model->init_weights(11);
+    save_hf_checkpoint(model, f.base);
+    fs::copy_file(f.tokenizer, f.base + "/tokenizer.model");
+  }
+  return f;
+}
+
+ExplainerTrainOptions tiny_options() {
+  ExplainerTrainOptions o;
+  o.model.n_experts = 3;
+  o.model.expert_width = 32;
+  o.model.top_k = 2;
+  o.max_length = 64;
+  o.epochs = 2;
+  o.batch_size = 8;
+  o.lr = 3e-3;
+  o.warmup_steps = 4;
+  o.log_every = 2;
+  o.checkpoint_every = 5;
+  o.device = "cpu";
+  o.seed = 3;
+  return o;
+}
+
+ExplainerSources scratch_sources(const Fixture& f) {
+  ExplainerSources s;
+  s.vae_run = f.vae;
+  s.model_config = f.model_config;
+  s.tokenizer = f.tokenizer;
+  return s;
+}
+
+std::vector<json> log_lines(const std::string& run_dir) {
+  std::istringstream in(test::read_text(run_dir + "/train_log.jsonl"));
+  std::vector<json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  return lines;
+}
+
+std::map<std::string, torch::Tensor> read_weights(const std::string& path) {
+  const SafetensorsReader reader(path);
+  std::map<std::string, torch::Tensor> weights;
+  for (const auto& name : reader.names()) weights[name] = reader.load(name);
+  return weights;
+}
+
+double max_difference(const std::string& a, const std::string& b) {
+  const auto wa = read_weights(a), wb = read_weights(b);
+  EXPECT_EQ(wa.size(), wb.size());
+  double worst = 0;
+  for (const auto& [name, t] : wa)
+    worst = std::max(worst, (t - wb.at(name)).abs().max().item<double>());
+  return worst;
+}
+
+TEST(LrSchedule, WarmupThenDecayByTheFormula) {
+  // Written out by hand: warm-up 4 steps to 0.1, then 6 decay steps.
+  const LrSchedule linear{0.1, 4, 10, "linear"}, cosine{0.1, 4, 10, "cosine"};
+  const double warmup[] = {0.025, 0.05, 0.075, 0.1};
+  for (int s = 0; s < 4; ++s) {
+    EXPECT_DOUBLE_EQ(linear.at(s), warmup[s]);
+    EXPECT_DOUBLE_EQ(cosine.at(s), warmup[s]);
+  }
+  EXPECT_DOUBLE_EQ(linear.at(4), 0.1);
+  EXPECT_NEAR(linear.at(7), 0.05, 1e-15);
+  EXPECT_NEAR(linear.at(9), 0.1 / 6, 1e-15);
+  EXPECT_DOUBLE_EQ(linear.at(10), 0.0);
+  EXPECT_DOUBLE_EQ(cosine.at(4), 0.1);
+  EXPECT_NEAR(cosine.at(7), 0.05, 1e-15);        // half-way: cos(pi/2) = 0
+  EXPECT_NEAR(cosine.at(6), 0.1 * 0.75, 1e-15);  // a third: (1 + cos(pi/3)) / 2 = 0.75
+  EXPECT_NEAR(cosine.at(10), 0.0, 1e-15);
+  const LrSchedule constant{0.1, 0, 10, "constant"};
+  EXPECT_DOUBLE_EQ(constant.at(0), 0.1);
+  EXPECT_DOUBLE_EQ(constant.at(9), 0.1);
+  EXPECT_THROW(LrSchedule::check_kind("step"), Error);
+}
+
+// The first step's loss is the token-mean cross-entropy over every target token of the step,
+// whatever the split into micro-batches: checked against the loss of each example computed on
+// its own from the initial model's logits.
+TEST(ExplainerTrainer, AccumulationNormalisesByTheStepsTargetTokens) {
+  const std::string dir = test::scratch_dir();
+  const Fixture f = make_fixture(dir);
+  Dataset data = load_dataset(f.data);
+  data.subsets[0].resize(8);  // one step of 8 examples per epoch, 3 epochs
+  data.subsets[1].resize(4);
+
+  auto options = tiny_options();
+  options.epochs = 3;
+  options.log_every = 1;
+  options.lr = 1e-3;
+  options.grad_accum = 4;
+  options.batch_size = 2;
+  train_explainer(data, scratch_sources(f), options, dir + "/accumulated");
+  options.grad_accum = 1;
+  options.batch_size = 8;
+  train_explainer(data, scratch_sources(f), options, dir + "/whole");
+
+  // Reference: the initial model, one example at a time.
+  const auto info = ExplainerRunInfo::from_json(
+      json::parse(test::read_text(dir + "/whole/explainer.json")), "explainer.json");
+  Explainer model = build_explainer(info, options.seed);
+  model->eval();
+  TrainedVae vae = load_trained_vae(f.vae);
+  const Tokenizer tokenizer(dir + "/whole/tokenizer.model");
+  PromptOptions prompt;
+  prompt.max_length = options.max_length;
+  double nll = 0, tokens = 0;
+  std::set<int64_t> lengths;
+  for (int64_t r : data.subset(Subset::train)) {
+    const Record& record = data.records[r];
+    const auto example = encode_example(tokenizer, record, prompt);
+    ASSERT_TRUE(example);
+    const auto cluster = assign_clusters(vae, {{record.user, record.item}})[0];
+    const auto t = static_cast<int64_t>(example->ids.size());
+    ExplainerBatch batch;
+    batch.ids =
+        torch::tensor(std::vector<int64_t>(example->ids.begin(), example->ids.end())).unsqueeze(0);
+    batch.valid = torch::ones({1, t}, torch::kBool);
+    batch.targets = torch::full({1, t}, -100, torch::kLong);
+    batch.users = torch::tensor({vae.users.find(record.user)});
+    batch.items = torch::tensor({vae.items.find(record.item)});
+    batch.routing.clusters = torch::tensor({cluster.cluster});
+    batch.routing.weights =
+        torch::tensor(std::vector<float>(cluster.gamma.begin(), cluster.gamma.end())).unsqueeze(0);
+    torch::NoGradGuard no_grad;
+    const auto log_probs = torch::log_softmax(model->logits(batch)[0].to(torch::kDouble), -1);
+    for (int64_t j = example->prompt_length; j < t; ++j) {
+      nll -= log_probs[j - 1][example->ids[j]].item<double>();
+      tokens += 1;
+    }
+    lengths.insert(t - example->prompt_length);
+  }
+  ASSERT_GT(lengths.size(), 1u) << "explanations of equal length would not test the weighting";
+  const double expected = nll / tokens;
+  for (const char* run : {"accumulated", "whole"}) {
+    const auto lines = log_lines(dir + "/" + run);
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines[0].at("step"), 1);
+    EXPECT_NEAR(lines[0].at("loss").get<double>(), expected, 1e-5 * expected) << run;
+  }
+  EXPECT_LT(max_difference(dir + "/accumulated/explainer.safetensors",
+                           dir + "/whole/explainer.safetensors"),
+            2e-5);
+}
+
+// A run killed mid-epoch and at an epoch end, then resumed, ends bit-identical to one that
+// ran through: LoRA dropout on a pretrained base makes the random draws count.
+TEST(ExplainerTrainer, ResumedRunIsBitIdentical) {
+  const std::string dir = test::scratch_dir();
+  const Fixture f = make_fixture(dir, /*with_base=*/true);
+  const Dataset data = load_dataset(f.data);
+  ExplainerSources sources;
+  sources.vae_run = f.vae;
+  sources.base_model = f.base;
+  auto options = tiny_options();
+  options.model.lora.dropout = 0.1;
+
+  const json whole = train_explainer(data, sources, options, dir + "/whole");
+  EXPECT_LT(whole.at("trainable_parameters").get<int64_t>(),
+            whole.at("parameters").get<int64_t>());  // the base is frozen
+
+  const std::string killed = dir + "/killed";
+  options.stop_after_steps = 7;  // mid-epoch, between checkpoints
+  EXPECT_TRUE(train_explainer(data, sources, options, killed).value("stopped", false));
+  EXPECT_FALSE(fs::exists(killed + "/explainer.safetensors"));
+  EXPECT_FALSE(fs::exists(killed + "/metrics.json"));
+  options.stop_after_steps = 20;  // the end of epoch 1
+  EXPECT_TRUE(resume_explainer(data, options, killed).value("stopped", false));
+  options.stop_after_steps = 0;
+  resume_explainer(data, options, killed);
+
+  for (const char* file : {"explainer.safetensors", "checkpoint/weights.safetensors"})
+    EXPECT_EQ(test::read_text(dir + "/whole/" + file), test::read_text(killed + "/" + file))
+        << file;
+  auto a = log_lines(dir + "/whole"), b = log_lines(killed);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    a[k].erase("tokens_per_s");
+    b[k].erase("tokens_per_s");
+    EXPECT_EQ(a[k], b[k]) << "line " << k + 1;
+  }
+}
+
+// Records whose prompt (plus EOS) does not fit max_length are skipped and counted.
+TEST(ExplainerTrainer, SkipsAndCountsRecordsWithTooLongPrompts) {
+  const std::string dir = test::scratch_dir();
+  const Fixture f = make_fixture(dir);
+  const Dataset data = load_dataset(f.data);
+  const Tokenizer tokenizer(f.tokenizer);
+  PromptOptions prompt;
+  std::vector<size_t> lengths;
+  for (int64_t r : data.subset(Subset::train))
+    lengths.push_back(encode_prompt(tokenizer, data.records[r], prompt).size());
+  std::vector<size_t> sorted = lengths;
+  std::sort(sorted.begin(), sorted.end());
+  auto options = tiny_options();
+  options.epochs = 1;
+  options.max_length = static_cast<int64_t>(sorted[sorted.size() / 2]) + 1;
+  int64_t expected = 0;
+  for (size_t length : lengths) expected += static_cast<int64_t>(length) + 1 > options.max_length;
+  ASSERT_GT(expected, 0);
+  ASSERT_LT(expected, static_cast<int64_t>(lengths.size()));
+
+  const json metrics = train_explainer(data, scratch_sources(f), options, dir + "/run");
+  EXPECT_EQ(metrics.at("skipped").at("train").get<int64_t>(), expected);
+  EXPECT_EQ(metrics.at("examples").at("train").get<int64_t>(),
+            static_cast<int64_t>(lengths.size()) - expected);
+}
+
+// train_log.jsonl: training lines every log_every steps with the scheduled rate, one
+// validation line per epoch; metrics.json agrees with the log and has the unigram baseline.
+TEST(ExplainerTrainer, WritesLogMetricsAndRunFolder) {
+  const std::string dir = test::scratch_dir();
+  const Fixture f = make_fixture(dir);
+  const Dataset data = load_dataset(f.data);
+  auto options = tiny_options();
+  options.epochs = 3;
+  const std::string run = dir + "/run";
+  const json metrics = train_explainer(data, scratch_sources(f), options, run);
+
+  const int64_t steps_per_epoch =
+      (static_cast<int64_t>(data.subset(Subset::train).size()) + options.batch_size - 1) /
+      options.batch_size;
+  const int64_t total = steps_per_epoch * options.epochs;
+  const auto lines = log_lines(run);
+  EXPECT_GE(lines.size(), 10u);
+  int64_t training = 0, validation = 0;
+  double best = 1e300;
+  for (const auto& line : lines) {
+    const int64_t step = line.at("step").get<int64_t>();
+    if (line.contains("loss")) {
+      ++training;
+      EXPECT_EQ(step % options.log_every, 0);
+      EXPECT_EQ(line.at("epoch").get<int64_t>(), (step - 1) / steps_per_epoch + 1);
+      const int64_t s = step - 1;  // the rate of the last step of the window
+      const double expected_lr =
+          s < options.warmup_steps
+              ? options.lr * (s + 1) / options.warmup_steps
+              : options.lr * 0.5 *
+                    (1 + std::cos(M_PI * (s - options.warmup_steps) /
+                                  static_cast<double>(total - options.warmup_steps)));
+      EXPECT_NEAR(line.at("lr").get<double>(), expected_lr, 1e-12) << line;
+      EXPECT_GT(line.at("tokens_per_s").get<double>(), 0);
+      EXPECT_TRUE(std::isfinite(line.at("loss").get<double>()));
+    } else {
+      ++validation;
+      EXPECT_EQ(step, validation * steps_per_epoch);
+      EXPECT_NEAR(line.at("val_ppl").get<double>(), std::exp(line.at("val_loss").get<double>()),
+                  1e-9);
+      best = std::min(best, line.at("val_loss").get<double>());
+    }
+  }
+  EXPECT_EQ(training, total / options.log_every);
+  EXPECT_EQ(validation, options.epochs);
+  EXPECT_DOUBLE_EQ(metrics.at("best_val_loss").get<double>(), best);
+  EXPECT_EQ(metrics.at("steps").get<int64_t>(), total);
+  EXPECT_EQ(json::parse(test::read_text(run + "/metrics.json")), metrics);
+
+  // The unigram baseline from the target tokens, counted here directly.
+  const Tokenizer tokenizer(run + "/tokenizer.model");
+  PromptOptions prompt;
+  prompt.max_length = options.max_length;
+  std::map<int, double> counts;
+  double n_train = 0, nll = 0, n_val = 0;
+  for (Subset s : {Subset::train, Subset::validation})
+    for (int64_t r : data.subset(s)) {
+      const auto e = encode_example(tokenizer, data.records[r], prompt);
+      for (size_t j = e->prompt_length; j < e->ids.size(); ++j) {
+        if (s == Subset::train) {
+          counts[e->ids[j]] += 1;
+          n_train += 1;
+        }
+      }
+    }
+  const double vocab = tokenizer.vocab_size();
+  for (int64_t r : data.subset(Subset::validation)) {
+    const auto e = encode_example(tokenizer, data.records[r], prompt);
+    for (size_t j = e->prompt_length; j < e->ids.size(); ++j) {
+      nll -= std::log((counts[e->ids[j]] + 1) / (n_train + vocab));
+      n_val += 1;
+    }
+  }
+  EXPECT_NEAR(metrics.at("unigram_val_ppl").get<double>(), std::exp(nll / n_val), 1e-9);
+
+  for (const char* file : {"tokenizer.model", "explainer.json", "explainer.safetensors",
+                           "train_log.jsonl", "loss.svg", "metrics.json", "vae/vae.json"})
+    EXPECT_TRUE(fs::exists(run + "/" + file)) << file;
+  EXPECT_TRUE(fs::is_symlink(run + "/vae"));
+  Explainer loaded = load_explainer_run(run);  // the run folder is complete
+  EXPECT_EQ(loaded->trainable_count(), metrics.at("trainable_parameters").get<int64_t>());
+}
+
+// bf16 autocast (CPU here) follows the float32 run closely and ends below the unigram baseline.
+TEST(ExplainerTrainer, Bf16AutocastTrains) {
+  const std::string dir = test::scratch_dir();
+  const Fixture f = make_fixture(dir);
+  auto options = tiny_options();
+  options.epochs = 4;
+  const json fp = train_explainer(load_dataset(f.data), scratch_sources(f), options, dir + "/fp");
+  options.bf16 = true;
+  const json metrics =
+      train_explainer(load_dataset(f.data), scratch_sources(f), options, dir + "/run");
+  const double loss = metrics.at("best_val_loss").get<double>();
+  EXPECT_NEAR(loss, fp.at("best_val_loss").get<double>(), 0.03 * loss);
+  EXPECT_NE(loss, fp.at("best_val_loss").get<double>());  // bf16 did run
+  EXPECT_LT(metrics.at("best_val_ppl").get<double>(), metrics.at("unigram_val_ppl").get<double>());
+}
+
+// End to end through the binary: the perplexity ends far below the unigram baseline; export.
+TEST(TrainCli, PerplexityFarBelowUnigramAndExport) {
+  const std::string dir = test::scratch_dir();
+  const Fixture f = make_fixture(dir);
+  const std::string run = dir + "/run";
+  const auto result = test::run_gavamoe(
+      "train --threads 1 --data " + f.data + " --vae " + f.vae + " --scratch " + f.model_config +
+          " --out " + run +
+          " --set train.epochs=8 --set train.batch_size=8 --set train.lr=3e-3"
+          " --set train.warmup_steps=10 --set train.n_experts=3 --set train.expert_width=32"
+          " --set train.max_length=64 --set train.vocab_size=400",
+      dir);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("trainable parameters"), std::string::npos) << result.out;
+  const json metrics = json::parse(test::read_text(run + "/metrics.json"));
+  const double ppl = metrics.at("best_val_ppl").get<double>();
+  const double unigram = metrics.at("unigram_val_ppl").get<double>();
+  EXPECT_LT(ppl, 0.5 * unigram) << "validation perplexity " << ppl << ", unigram " << unigram;
+  EXPECT_EQ(json::parse(test::read_text(run + "/config.json")).at("train").at("epochs"), 8);
+
+  const std::string hf = dir + "/hf";
+  const auto exported = test::run_gavamoe("export --run " + run + " --out " + hf, dir);
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  for (const char* file : {"config.json", "model.safetensors", "explainer.json",
+                           "explainer.safetensors", "tokenizer.model"})
+    EXPECT_TRUE(fs::exists(hf + "/" + file)) << file;
+  EXPECT_TRUE(is_exported_explainer(hf));
+  const auto again = test::run_gavamoe("export --run " + run + " --out " + hf, dir);
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
+}
+
+// Every user error is one line, exit code 2, and no run outputs.
+TEST(TrainCli, BadInputsAreClearErrors) {
+  const std::string dir = test::scratch_dir();
+  const Fixture f = make_fixture(dir);
+  const std::string common =
+      "train --threads 1 --scratch " + f.model_config + " --tokenizer " + f.tokenizer +
+      " --set train.epochs=1 --set train.max_length=64 --set train.expert_width=32";
+  auto expect_error = [&](const std::string& args, const std::string& message,
+                          const std::string& run) {
+    const auto result = test::run_gavamoe(common + " " + args + " --out " + run, dir);
+    EXPECT_EQ(result.exit_code, 2) << args;
+    EXPECT_NE(result.err.find(message), std::string::npos) << result.err;
+    EXPECT_FALSE(fs::exists(run + "/explainer.safetensors"));
+    EXPECT_FALSE(fs::exists(run + "/metrics.json"));
+  };
+  // Ids the VAE was not trained with: 60 users where the VAE knows 40.
+  const std::string more = synthetic_data(dir + "/more", 60);
+  expect_error("--data " + more + " --vae " + f.vae, "unknown ids", dir + "/unknown");
+  expect_error("--data " + f.data + " --vae " + dir + "/nowhere", "not a pretrain-vae run folder",
+               dir + "/missing");
+  expect_error("--data " + f.data + " --vae " + f.vae + " --set train.bogus=1",
+               "unknown config key 'train.bogus'", dir + "/bogus");
+  expect_error("--data " + f.data + " --vae " + f.vae + " --set train.lr=1e30",
+               "loss is not finite", dir + "/nan");
+}
+
+// --nproc 2 (gloo) against one process with the same global batch: same loss curve and
+// weights within 1e-5.
+TEST(TrainCli, TwoProcessesMatchOneProcess) {
+  const std::string dir = test::scratch_dir();
+  const Fixture f = make_fixture(dir);
+  const std::string args = "train --threads 1 --data " + f.data + " --vae " + f.vae +
+                           " --scratch " + f.model_config + " --tokenizer " + f.tokenizer +
+                           " --set train.epochs=2 --set train.batch_size=8 --set train.lr=2e-3"
+                           " --set train.warmup_steps=4"
+                           " --set train.max_length=64 --set train.expert_width=32"
+                           " --set train.log_every=1";
+  const auto one = test::run_gavamoe(args + " --out " + dir + "/one", dir);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto two = test::run_gavamoe(args + " --out " + dir + "/two --nproc 2", dir);
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  const auto a = log_lines(dir + "/one"), b = log_lines(dir + "/two");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    const char* key = a[k].contains("loss") ? "loss" : "val_loss";
+    EXPECT_NEAR(a[k].at(key).get<double>(), b[k].at(key).get<double>(), 1e-5) << "line " << k;
+  }
+  EXPECT_LT(max_difference(dir + "/one/explainer.safetensors", dir + "/two/explainer.safetensors"),
+            1e-5);
+}
+
+}  // namespace
+}  // namespace gavamoe

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_device.hpp"
 #include "bench_row.hpp"
 #include "gavamoe/model/moe_feed_forward.hpp"
 
@@ -60,19 +61,10 @@ double tokens_per_second(int64_t tokens, torch::Device device, Step step) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string device_name = argc > 1 ? argv[1] : "cpu";
-  const int threads =
-      argc > 2 ? std::atoi(argv[2]) : static_cast<int>(std::thread::hardware_concurrency());
-  if (device_name == "cuda" && !torch::cuda::is_available()) {
-    std::fprintf(stderr, "moe_bench: no CUDA device\n");
-    return 2;
-  }
-  torch::set_num_threads(threads);
-  torch::manual_seed(1);
-  const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
+  const auto target = bench::bench_device(argc, argv, 1, "moe_bench");
+  const torch::Device device = target.device;
+  const std::string& where = target.where;
   const int64_t batch = 16, time = 64, hidden_size = 256, clusters = 4;
-  const std::string where =
-      device_name + (device.is_cuda() ? "" : ", " + std::to_string(threads) + " threads");
 
   for (int64_t n_experts : {4, 8}) {
     MoeFeedForwardOptions options;

@@ -15,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_device.hpp"
 #include "bench_row.hpp"
 #include "gavamoe/model/autocast.hpp"
 #include "gavamoe/model/explainer.hpp"
@@ -87,18 +88,9 @@ double tokens_per_second(const std::string& config_path, torch::Device device, b
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string device_name = argc > 1 ? argv[1] : "cpu";
-  const int threads =
-      argc > 2 ? std::atoi(argv[2]) : static_cast<int>(std::thread::hardware_concurrency());
-  if (device_name == "cuda" && !torch::cuda::is_available()) {
-    std::fprintf(stderr, "train_bench: no CUDA device\n");
-    return 2;
-  }
-  torch::set_num_threads(threads);
-  torch::manual_seed(1);
-  const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
-  const std::string where =
-      device_name + (device.is_cuda() ? "" : ", " + std::to_string(threads) + " threads");
+  const auto target = gavamoe::bench::bench_device(argc, argv, 1, "train_bench");
+  const torch::Device device = target.device;
+  const std::string& where = target.where;
   for (const char* model : {"tiny", "small"}) {
     const std::string path = std::string(GAVAMOE_SOURCE_DIR) + "/configs/model-" + model + ".json";
     for (bool bf16 : {false, true}) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_device.hpp"
 #include "bench_row.hpp"
 #include "gavamoe/data/dataset.hpp"
 #include "gavamoe/model/vae_gmm.hpp"
@@ -69,21 +70,14 @@ double time_epoch(VaeGmm& model, const torch::Tensor& users, const torch::Tensor
 
 int main(int argc, char** argv) {
   const std::string size = argc > 1 ? argv[1] : "small";
-  const std::string device_name = argc > 2 ? argv[2] : "cpu";
-  const int threads =
-      argc > 3 ? std::atoi(argv[3]) : static_cast<int>(std::thread::hardware_concurrency());
   const char* datasets = std::getenv("GAVAMOE_DATASETS");
   if (!datasets) {
     std::fprintf(stderr, "vae_bench: set GAVAMOE_DATASETS (it must hold peter_ratings/)\n");
     return 2;
   }
-  if (device_name == "cuda" && !torch::cuda::is_available()) {
-    std::fprintf(stderr, "vae_bench: no CUDA device\n");
-    return 2;
-  }
-  torch::set_num_threads(threads);
-  torch::manual_seed(1);
-  const torch::Device device(device_name == "cuda" ? torch::kCUDA : torch::kCPU);
+  const auto target = bench::bench_device(argc, argv, 2, "vae_bench");
+  const torch::Device device = target.device;
+  const std::string& where = target.where;
   const Dataset data = load_dataset(std::string(datasets) + "/peter_ratings/TripAdvisor");
   const auto& records = data.subset(Subset::validation);
   std::vector<int64_t> users, items, classes;
@@ -99,8 +93,6 @@ int main(int argc, char** argv) {
   VaeGmm model(setup.model);
   model->to(device);
 
-  const std::string where =
-      device_name + (device.is_cuda() ? "" : ", " + std::to_string(threads) + " threads");
   const double a =
       time_epoch(model, u, i, c, setup.batch_a, device,
                  [&](auto&& uu, auto&& ii, auto&& cc) { return model->pretrain_loss(uu, ii, cc); });

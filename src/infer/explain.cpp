@@ -9,6 +9,7 @@
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/json_file.hpp"
 #include "gavamoe/core/progress.hpp"
 #include "gavamoe/model/vae_predict.hpp"
 
@@ -17,11 +18,7 @@ namespace {
 
 ExplainerRunInfo read_run_info(const std::string& run_dir) {
   const std::string path = run_dir + "/explainer.json";
-  try {
-    return ExplainerRunInfo::from_json(nlohmann::json::parse(read_file(path)), path);
-  } catch (const nlohmann::json::exception& e) {
-    throw file_error(path, std::string("invalid JSON: ") + e.what());
-  }
+  return ExplainerRunInfo::from_json(read_json_file(path), path);
 }
 
 // A different sampling stream per batch: seeds s and s + 1 must not share streams shifted by

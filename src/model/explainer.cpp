@@ -9,6 +9,7 @@
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/json_file.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
 #include "gavamoe/model/safetensors.hpp"
 #include "gavamoe/model/vae_gmm.hpp"
@@ -20,23 +21,6 @@ namespace nn = torch::nn;
 using nlohmann::json;
 
 constexpr int64_t kIgnoredTarget = -100;
-
-template <typename T>
-T json_value(const json& j, const std::string& key, const std::string& origin) {
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw Error(origin + ": missing or invalid key '" + key + "'");
-  }
-}
-
-json read_json(const std::string& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
-    throw file_error(path, "byte " + std::to_string(e.byte), "invalid JSON");
-  }
-}
 
 void check_options(const ExplainerOptions& o, const LlamaConfig& config) {
   auto fail = [](const std::string& what) { throw Error("explainer options: " + what); };
@@ -336,7 +320,7 @@ Explainer build_explainer(const ExplainerRunInfo& info, uint64_t seed, torch::De
 
 Explainer load_explainer_run(const std::string& run_dir, torch::Device device) {
   const std::string info_path = run_dir + "/explainer.json";
-  const ExplainerRunInfo info = ExplainerRunInfo::from_json(read_json(info_path), info_path);
+  const ExplainerRunInfo info = ExplainerRunInfo::from_json(read_json_file(info_path), info_path);
   Explainer explainer = build_explainer(info, 1, device);
   const std::string weights_path = run_dir + "/explainer.safetensors";
   const SafetensorsReader reader(weights_path);
@@ -350,7 +334,7 @@ Explainer load_explainer_run(const std::string& run_dir, torch::Device device) {
 Explainer load_exported_explainer(const std::string& dir, torch::Dtype dtype,
                                   torch::Device device) {
   const std::string info_path = dir + "/explainer.json";
-  const json info = read_json(info_path);
+  const json info = read_json_file(info_path);
   ExplainerOptions options;
   try {
     options = ExplainerOptions::from_json(info.at("options"));

@@ -8,6 +8,7 @@
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/json_file.hpp"
 #include "gavamoe/model/safetensors.hpp"
 
 namespace gavamoe {
@@ -18,23 +19,6 @@ namespace {
 
 constexpr double kLog2Pi = 1.8378770664093453;
 constexpr int64_t kAssignBatch = 8192;
-
-template <typename T>
-T json_value(const json& j, const std::string& key, const std::string& origin) {
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception&) {
-    throw Error(origin + ": missing or invalid key '" + key + "'");
-  }
-}
-
-json read_json_file(const std::string& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::parse_error& e) {
-    throw file_error(path, "byte " + std::to_string(e.byte), "invalid JSON");
-  }
-}
 
 json ids_to_json(const IdMap& ids) { return json(ids.ids()); }
 

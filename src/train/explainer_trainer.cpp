@@ -18,6 +18,7 @@
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/json_file.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/core/progress.hpp"
 #include "gavamoe/data/explanation_prompt.hpp"
@@ -51,14 +52,6 @@ uint64_t mix(uint64_t a, uint64_t b) {
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-json read_json(const std::string& path) {
-  try {
-    return json::parse(read_file(path));
-  } catch (const json::exception&) {
-    throw file_error(path, "invalid JSON");
-  }
 }
 
 // The sums a step or a validation pass reduces over the ranks.
@@ -186,7 +179,7 @@ class ExplainerRun {
   ExplainerRunInfo read_run_info() {
     const std::string path = dir_ + "/explainer.json";
     if (!fs::exists(path)) throw file_error(dir_, "not a train run folder (no explainer.json)");
-    auto info = ExplainerRunInfo::from_json(read_json(path), path);
+    auto info = ExplainerRunInfo::from_json(read_json_file(path), path);
     vae_ = load_trained_vae(info.vae_run);
     return info;
   }
@@ -467,7 +460,7 @@ class ExplainerRun {
     const fs::path dir = checkpoint_dir(dir_);
     if (dir.empty()) throw file_error(dir_, "no checkpoint to resume from (checkpoint/state.json)");
     const std::string state_path = (dir / "state.json").string();
-    const json state = read_json(state_path);
+    const json state = read_json_file(state_path);
     try {
       step_ = state.at("step").get<int64_t>();
       epoch_ = state.at("epoch").get<int64_t>();
@@ -655,7 +648,7 @@ json resume_explainer(const Dataset& data, const ExplainerTrainOptions& options,
   ExplainerTrainOptions effective = options;
   const std::string checkpoint = checkpoint_dir(run_dir);
   if (!checkpoint.empty())
-    effective.seed = read_json(checkpoint + "/state.json").value("seed", options.seed);
+    effective.seed = read_json_file(checkpoint + "/state.json").value("seed", options.seed);
   ExplainerRun run(data, effective, run_dir, parallel);
   return run.run(nullptr);
 }

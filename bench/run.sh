@@ -38,12 +38,12 @@ echo "hardware: $hardware; $THREADS threads" >&2
 
 run() {  # a benchmark program; its rows go to the table, its log to stderr
   echo "== $*" >&2
-  "$@" | grep '^| ' | tee -a "$ROWS"
+  "$@" | grep '^| ' | tee -a "$ROWS" >&2
 }
 
 run "$BIN/eval_bench"
 if [[ $QUICK == 0 && -x "$PYTHON" ]]; then
-  "$PYTHON" "$ROOT/bench/eval_python_baseline.py" | grep '^| ' | tee -a "$ROWS"
+  "$PYTHON" "$ROOT/bench/eval_python_baseline.py" | grep '^| ' | tee -a "$ROWS" >&2
 fi
 run "$BIN/vae_bench" small cpu "$THREADS"
 [[ $QUICK == 1 ]] || run "$BIN/vae_bench" paper cpu "$THREADS"

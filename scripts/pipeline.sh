@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole pipeline in one command: data -> tokenizer -> pretrain-vae -> train -> infer -> eval,
-# then the metrics table. Stages whose output already exists are skipped, so a re-run resumes.
+# then the metrics table, and the same table for the retrieval baseline (`gavamoe retrieve`).
+# Stages whose output already exists are skipped, so a re-run resumes.
 #
 # Usage: scripts/pipeline.sh [CONFIG] [RUNS_DIR]
 #   CONFIG    a run config (default configs/synthetic-tiny.json)
@@ -62,10 +63,15 @@ stage "data tokenizer" "$RUNS/tokenizer.model" "$BIN" data tokenizer --data "$DA
   --vocab-size "$VOCAB" --out "$RUNS/tokenizer.model" "${EXTRA[@]}"
 stage "pretrain-vae" "$RUNS/vae/vae.safetensors" "$BIN" pretrain-vae --config "$CONFIG" \
   --data "$DATA" --out "$RUNS/vae" "${EXTRA[@]}"
+stage "retrieve (baseline)" "$RUNS/retrieval.jsonl" "$BIN" retrieve --config "$CONFIG" \
+  --data "$DATA" --vae "$RUNS/vae" --out "$RUNS/retrieval.jsonl" "${EXTRA[@]}"
 stage "train" "$RUNS/explainer/explainer.safetensors" "$BIN" train --config "$CONFIG" \
   --data "$DATA" --vae "$RUNS/vae" --scratch "$MODEL_CONFIG" --tokenizer "$RUNS/tokenizer.model" \
   --out "$RUNS/explainer" "${EXTRA[@]}"
 stage "infer" "$RUNS/predictions.jsonl" "$BIN" infer --run "$RUNS/explainer" --data "$DATA" \
   --out "$RUNS/predictions.jsonl" "${EXTRA[@]}"
-echo "== eval" >&2
+echo "== eval: retrieval baseline ($RUNS/retrieval.jsonl)" >&2
+"$BIN" eval --pred "$RUNS/retrieval.jsonl" --data "$DATA" --out "$RUNS/retrieval-metrics.json" \
+  "${EXTRA[@]}"
+echo "== eval: explainer ($RUNS/predictions.jsonl)" >&2
 "$BIN" eval --pred "$RUNS/predictions.jsonl" --data "$DATA" --out "$RUNS/metrics.json" "${EXTRA[@]}"

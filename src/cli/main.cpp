@@ -4,6 +4,7 @@
 //   pretrain-vae  cluster (user, item) pairs with the VAE-GMM
 //   train       train the cluster-gated mixture-of-experts explainer
 //   infer       generate explanations for a data subset
+//   retrieve    the retrieval baseline's explanations for a data subset
 //   eval        BLEU, ROUGE and explainability metrics
 //   generate    run a plain Hugging Face Llama folder on a prompt
 //   export      write a trained model back in the Hugging Face layout
@@ -25,6 +26,7 @@ void register_generate(CLI::App& root, CommonOptions& common);
 void register_train(CLI::App& root, CommonOptions& common);
 void register_export(CLI::App& root, CommonOptions& common);
 void register_infer(CLI::App& root, CommonOptions& common);
+void register_retrieve(CLI::App& root, CommonOptions& common);
 }  // namespace gavamoe::cli
 
 namespace {
@@ -44,6 +46,7 @@ int main(int argc, char** argv) {
   cli::register_pretrain_vae(app, common);
   cli::register_train(app, common);
   cli::register_infer(app, common);
+  cli::register_retrieve(app, common);
   cli::register_eval(app, common);
   cli::register_generate(app, common);
   cli::register_export(app, common);

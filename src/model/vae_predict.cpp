@@ -8,14 +8,31 @@ namespace {
 
 constexpr int64_t kPredictBatch = 8192;
 
+// mu on the model's device.
+torch::Tensor encode_means(VaeGmm& model, const torch::Tensor& users, const torch::Tensor& items) {
+  model->eval();
+  const auto device = model->prior_means.device();
+  return model->encode(users.to(device), items.to(device)).mu;
+}
+
 }  // namespace
+
+torch::Tensor mean_latents(VaeGmm& model, const torch::Tensor& users, const torch::Tensor& items) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> chunks;
+  for (int64_t begin = 0; begin < users.size(0); begin += kPredictBatch) {
+    const int64_t end = std::min(users.size(0), begin + kPredictBatch);
+    chunks.push_back(encode_means(model, users.slice(0, begin, end), items.slice(0, begin, end))
+                         .to(torch::kCPU, torch::kFloat));
+  }
+  if (chunks.empty()) return torch::zeros({0, model->options.latent_dim});
+  return torch::cat(chunks);
+}
 
 torch::Tensor expected_ratings(VaeGmm& model, const torch::Tensor& users,
                                const torch::Tensor& items) {
   torch::NoGradGuard no_grad;
-  model->eval();
-  const auto device = model->prior_means.device();
-  const auto mu = model->encode(users.to(device), items.to(device)).mu;
+  const auto mu = encode_means(model, users, items);
   const auto probabilities = torch::softmax(model->decode(mu).to(torch::kDouble), 1);
   const auto ratings = torch::arange(1, kRatingClasses + 1, probabilities.options());
   return (probabilities * ratings).sum(1).cpu();

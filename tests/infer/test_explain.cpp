@@ -1,7 +1,7 @@
 // Explaining records with an explainer run, and `gavamoe infer` end to end: rows complete and in
 // record order with the clusters pretrain-vae gave, batched greedy == one by one, seeded
 // sampling, prompts too long for max_length, unknown ids, --limit, the three formats read back
-// by `gavamoe eval`, and a bad run folder.
+// by `gavamoe eval`, a bad run folder, and `gavamoe retrieve` (the baseline) on the same data.
 //
 // The run folder is made here: a tiny VAE run (pretrain-vae on `data synth` output), a
 // tokenizer trained on the data, and an untrained from-scratch explainer (explainer.json,
@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "gavamoe/core/atomic_file.hpp"
@@ -243,6 +244,38 @@ TEST_F(ExplainRun, InferCliOverridesAndCountsSkippedRecords) {
   EXPECT_EQ(result.exit_code, 2);
   EXPECT_NE(result.err.find("3 of 3 records skipped"), std::string::npos) << result.err;
   EXPECT_FALSE(std::filesystem::exists(dir + "/p.jsonl"));
+}
+
+TEST_F(ExplainRun, RetrieveCliWritesTrainingExplanationsOfTheSameItemForEval) {
+  const std::string dir = test::scratch_dir();
+  const auto result = test::run_gavamoe(
+      "retrieve --data " + data_dir() + " --vae " + shared_dir() + "/vae --out " + dir + "/r.jsonl",
+      dir);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const Dataset data = load_dataset(data_dir());
+  std::map<std::string, std::set<std::string>> texts_of_item;
+  for (int64_t r : data.subset(Subset::train))
+    texts_of_item[data.records[r].item].insert(data.records[r].explanation);
+  std::istringstream lines(test::read_text(dir + "/r.jsonl"));
+  std::vector<json> rows;
+  for (std::string line; std::getline(lines, line);) rows.push_back(json::parse(line));
+  const auto records = test_records(1 << 20);
+  ASSERT_EQ(rows.size(), records.size());
+  for (size_t r = 0; r < rows.size(); ++r) {
+    EXPECT_EQ(rows[r]["reference"], records[r].explanation);
+    const auto item = texts_of_item.find(records[r].item);
+    if (item != texts_of_item.end())
+      EXPECT_EQ(item->second.count(rows[r]["generated"].get<std::string>()), 1u) << r;
+  }
+  const auto eval = test::run_gavamoe("eval --pred " + dir + "/r.jsonl --data " + data_dir(), dir);
+  ASSERT_EQ(eval.exit_code, 0) << eval.err;
+  EXPECT_NE(eval.out.find("BLEU-1"), std::string::npos) << eval.out;
+
+  const auto missing = test::run_gavamoe(
+      "retrieve --data " + data_dir() + " --vae " + dir + "/none --out " + dir + "/m.jsonl", dir);
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(std::count(missing.err.begin(), missing.err.end(), '\n'), 1) << missing.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/m.jsonl"));
 }
 
 TEST_F(ExplainRun, BadRunFolderIsOneClearErrorAndNoOutput) {

@@ -15,6 +15,10 @@
 
 namespace gavamoe {
 
+// Table rows users, items [B] int64 -> mean latents mu [B, D] float32 on the CPU (eval mode, no
+// gradient): where the retrieval baseline measures how near two pairs are.
+torch::Tensor mean_latents(VaeGmm& model, const torch::Tensor& users, const torch::Tensor& items);
+
 // Table rows users, items [B] int64 -> expected ratings [B] float64 (eval mode, no gradient).
 torch::Tensor expected_ratings(VaeGmm& model, const torch::Tensor& users,
                                const torch::Tensor& items);

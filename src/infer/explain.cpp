@@ -167,15 +167,8 @@ ExplainResult explain_records(ExplainerRun& run, const std::vector<Record>& reco
       const Record& record = records[encoded.records[k]];
       const std::vector<int>& tokens = generated.tokens[k - begin];
       result.new_tokens += static_cast<int64_t>(tokens.size());
-      PredictionRow row;
-      row.user = record.user;
-      row.item = record.item;
-      row.rating = record.rating;
-      row.predicted_rating = vae[k].expected_rating;
-      row.feature = record.feature;
-      row.reference = record.explanation;
-      row.generated = decode_generated(*run.tokenizer, tokens, generation.stop_tokens);
-      row.cluster = vae[k].assignment.cluster;
+      PredictionRow row = prediction_row(
+          record, vae[k], decode_generated(*run.tokenizer, tokens, generation.stop_tokens));
       row.latency_ms = 1000.0 * batch_seconds / static_cast<double>(b);
       result.rows.push_back(std::move(row));
     }

@@ -10,6 +10,7 @@
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/csv.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/model/vae_predict.hpp"
 
 namespace gavamoe {
 namespace {
@@ -101,6 +102,20 @@ void write_xlsx(const std::string& path, const std::vector<PredictionRow>& rows)
 }
 
 }  // namespace
+
+PredictionRow prediction_row(const Record& record, const VaePrediction& vae,
+                             std::string generated) {
+  PredictionRow row;
+  row.user = record.user;
+  row.item = record.item;
+  row.rating = record.rating;
+  row.predicted_rating = vae.expected_rating;
+  row.feature = record.feature;
+  row.reference = record.explanation;
+  row.generated = std::move(generated);
+  row.cluster = vae.assignment.cluster;
+  return row;
+}
 
 PredictionFormat parse_prediction_format(const std::string& name) {
   if (name == "jsonl") return PredictionFormat::jsonl;

@@ -96,17 +96,8 @@ RetrievalResult retrieve_explanations(TrainedVae& vae, const std::vector<Record>
         nearest_distance = distance;
       }
     }
-    const VaePrediction& prediction = query_latents.predictions[q];
-    PredictionRow row;
-    row.user = query.user;
-    row.item = query.item;
-    row.rating = query.rating;
-    row.predicted_rating = prediction.expected_rating;
-    row.feature = query.feature;
-    row.reference = query.explanation;
-    row.generated = train[nearest].explanation;
-    row.cluster = prediction.assignment.cluster;
-    result.rows.push_back(std::move(row));
+    result.rows.push_back(
+        prediction_row(query, query_latents.predictions[q], train[nearest].explanation));
     result.retrieved.push_back(nearest);
     result.sources.push_back(source);
   }

@@ -264,8 +264,9 @@ TEST_F(ExplainRun, RetrieveCliWritesTrainingExplanationsOfTheSameItemForEval) {
   for (size_t r = 0; r < rows.size(); ++r) {
     EXPECT_EQ(rows[r]["reference"], records[r].explanation);
     const auto item = texts_of_item.find(records[r].item);
-    if (item != texts_of_item.end())
+    if (item != texts_of_item.end()) {
       EXPECT_EQ(item->second.count(rows[r]["generated"].get<std::string>()), 1u) << r;
+    }
   }
   const auto eval = test::run_gavamoe("eval --pred " + dir + "/r.jsonl --data " + data_dir(), dir);
   ASSERT_EQ(eval.exit_code, 0) << eval.err;

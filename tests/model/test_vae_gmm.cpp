@@ -8,35 +8,16 @@
 
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/model/vae_gmm.hpp"
+#include "small_vae.hpp"
 #include "test_util.hpp"
 
 namespace gavamoe {
 namespace {
 
-VaeGmmOptions small_options() {
-  VaeGmmOptions o;
-  o.n_users = 7;
-  o.n_items = 5;
-  o.embedding_dim = 8;
-  o.latent_dim = 5;
-  o.encoder_layers = 2;
-  o.encoder_heads = 2;
-  o.encoder_ff = 16;
-  o.decoder_hidden = {12, 6};
-  o.clusters = 4;
-  return o;
-}
+VaeGmmOptions small_options() { return test::small_vae_options(7, 5, 5, 4); }
 
 // A model whose prior is random, so the tests do not depend on the initial values.
-VaeGmm random_model() {
-  torch::manual_seed(11);
-  VaeGmm model(small_options());
-  torch::NoGradGuard no_grad;
-  model->prior_logits.copy_(torch::randn({4}));
-  model->prior_means.copy_(torch::randn({4, 5}));
-  model->prior_log_variances.copy_(torch::randn({4, 5}) * 0.5);
-  return model;
-}
+VaeGmm random_model() { return test::random_vae_gmm(small_options(), 11); }
 
 // log pi_c + log N(z | mu_c, sigma2_c) for one record, float64 loops.
 std::vector<double> reference_log_joint(VaeGmm& model, const torch::Tensor& z_row) {

@@ -8,30 +8,12 @@
 
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/model/vae_predict.hpp"
+#include "small_vae.hpp"
 
 namespace gavamoe {
 namespace {
 
-TrainedVae small_vae() {
-  VaeGmmOptions o;
-  o.n_users = 3;
-  o.n_items = 2;
-  o.embedding_dim = 8;
-  o.latent_dim = 4;
-  o.encoder_layers = 1;
-  o.encoder_heads = 2;
-  o.encoder_ff = 16;
-  o.decoder_hidden = {12};
-  o.clusters = 3;
-  torch::manual_seed(5);
-  TrainedVae vae{VaeGmm(o), {}, {}};
-  torch::NoGradGuard no_grad;
-  vae.model->prior_logits.copy_(torch::randn({3}));
-  vae.model->prior_means.copy_(torch::randn({3, 4}));
-  for (const char* user : {"a", "b", "c"}) vae.users.add(user);
-  for (const char* item : {"x", "y"}) vae.items.add(item);
-  return vae;
-}
+TrainedVae small_vae() { return test::random_trained_vae({"a", "b", "c"}, {"x", "y"}, 4, 3, 5); }
 
 // sum_c softmax(logits)_c (c + 1), written out.
 double expected_by_hand(const torch::Tensor& logits_row) {

@@ -13,7 +13,11 @@
 #include <string>
 #include <vector>
 
+#include "gavamoe/data/record.hpp"
+
 namespace gavamoe {
+
+struct VaePrediction;  // gavamoe/model/vae_predict.hpp
 
 struct PredictionRow {
   std::string user;
@@ -26,6 +30,10 @@ struct PredictionRow {
   int64_t cluster = 0;
   double latency_ms = 0.0;  // the batch's generation time shared among its records
 };
+
+// The row of `record` with the VAE's view of its pair and a generated text; latency_ms is left to
+// the caller.
+PredictionRow prediction_row(const Record& record, const VaePrediction& vae, std::string generated);
 
 enum class PredictionFormat { jsonl, csv, xlsx };
 

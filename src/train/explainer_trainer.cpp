@@ -100,6 +100,10 @@ class ExplainerRun {
               static_cast<long long>(model_->trainable_count()),
               static_cast<long long>(model_->parameter_count()),
               static_cast<long long>(schedule_.total_steps), device_.str().c_str(), world());
+    if (info.options.top_k == 1 && info.options.n_experts > 1)
+      log::warn(
+          "train: with train.top_k 1 the chosen expert's weight renormalises to 1, so the routers "
+          "get no gradient and routing stays as initialised; use top_k >= 2");
     while (epoch_ < o_.epochs && bad_epochs_ < o_.patience) {
       if (!train_epoch()) return {{"stopped", true}};
       end_epoch();

@@ -33,4 +33,15 @@ RunConfig setup_run(const CommonOptions& common) {
   return config;
 }
 
+RunConfig resumed_run_config(const std::string& command, const std::string& run_dir,
+                             const CommonOptions& common) {
+  if (!common.config.empty() || !common.sets.empty())
+    throw Error(command + ": --resume " + run_dir +
+                " keeps the settings the run started with (its config.json); --config and --set "
+                "are not accepted with it");
+  RunConfig config;
+  config.merge_file(run_dir + "/config.json");
+  return config;
+}
+
 }  // namespace gavamoe::cli

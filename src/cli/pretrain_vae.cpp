@@ -31,8 +31,7 @@ void run_pretrain_vae(const PretrainVaeArgs& args, const CommonOptions& common) 
   std::string run_dir = args.out;
   if (!args.resume.empty()) {
     run_dir = args.resume;
-    config = RunConfig();
-    config.merge_file(run_dir + "/config.json");
+    config = resumed_run_config("pretrain-vae", run_dir, common);
   } else {
     if (!args.data.empty()) config.set("data.path=" + nlohmann::json(args.data).dump());
     if (args.split > 0) config.set("data.split=" + std::to_string(args.split));

@@ -95,8 +95,7 @@ void run_train(const TrainArgs& args, const CommonOptions& common) {
   ExplainerSources sources;
   if (resume) {
     run_dir = args.resume;
-    config = RunConfig();
-    config.merge_file(run_dir + "/config.json");
+    config = resumed_run_config("train", run_dir, common);
   } else {
     if (!args.data.empty()) config.set("data.path=" + nlohmann::json(args.data).dump());
     if (args.split > 0) config.set("data.split=" + std::to_string(args.split));

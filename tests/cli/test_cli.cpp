@@ -14,14 +14,15 @@ using test::run_gavamoe;
 TEST(Cli, HelpListsEverySubcommand) {
   const auto result = run_gavamoe("--help", test::scratch_dir());
   EXPECT_EQ(result.exit_code, 0);
-  for (const char* name : {"data", "pretrain-vae", "train", "infer", "eval", "generate", "export"})
+  for (const char* name :
+       {"data", "pretrain-vae", "train", "infer", "retrieve", "eval", "generate", "export"})
     EXPECT_NE(result.out.find(name), std::string::npos) << name;
 }
 
 TEST(Cli, CommonOptionsAreAcceptedAfterEverySubcommand) {
   const std::string dir = test::scratch_dir();
   for (const char* name :
-       {"data stats", "pretrain-vae", "train", "infer", "eval", "generate", "export"}) {
+       {"data stats", "pretrain-vae", "train", "infer", "retrieve", "eval", "generate", "export"}) {
     const auto result = run_gavamoe(std::string(name) +
                                         " --help --threads 1 --seed 3 --log-level warn"
                                         " --set train.lr=0.1",
@@ -75,6 +76,22 @@ TEST(Cli, BadInputIsOneErrorLineAndExitTwo) {
   const auto bad_level = run_gavamoe("data stats --data x --log-level loud", dir);
   EXPECT_EQ(bad_level.exit_code, 2);
   EXPECT_NE(bad_level.err.find("loud"), std::string::npos);
+}
+
+TEST(Cli, ResumeRefusesNewSettingsAndNeedsARunFolder) {
+  const std::string dir = test::scratch_dir();
+  for (const char* name : {"train", "pretrain-vae"}) {
+    const auto with_set =
+        run_gavamoe(std::string(name) + " --resume " + dir + " --set train.epochs=20", dir);
+    EXPECT_EQ(with_set.exit_code, 2) << name;
+    EXPECT_NE(with_set.err.find("keeps the settings the run started with"), std::string::npos)
+        << with_set.err;
+    EXPECT_EQ(std::count(with_set.err.begin(), with_set.err.end(), '\n'), 1) << with_set.err;
+
+    const auto no_run = run_gavamoe(std::string(name) + " --resume " + dir + "/none", dir);
+    EXPECT_EQ(no_run.exit_code, 2) << name;
+    EXPECT_NE(no_run.err.find("config.json"), std::string::npos) << no_run.err;
+  }
 }
 
 }  // namespace

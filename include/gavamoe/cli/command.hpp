@@ -29,6 +29,11 @@ void add_common_options(CLI::App* command, CommonOptions& common);
 // Applies log level, thread count and seed; returns the run config (--config then --set).
 RunConfig setup_run(const CommonOptions& common);
 
+// The config of a run being resumed: RUN_DIR/config.json as written when it started. A resumed
+// run keeps the settings it started with, so --config and --set are errors, not silently unused.
+RunConfig resumed_run_config(const std::string& command, const std::string& run_dir,
+                             const CommonOptions& common);
+
 // `gavamoe data stats`, added under the `data` subcommand.
 void register_data_stats(CLI::App* data, CommonOptions& common);
 

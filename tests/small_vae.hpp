@@ -1,5 +1,6 @@
-// Small VAE-GMMs with random weights and a random prior, for tests that need a model whose
-// outputs do not depend on initial values but not a trained one.
+// Small VAE-GMMs for tests: the shape the training tests train, and models with random weights
+// and a random prior for tests that need a model whose outputs do not depend on initial values
+// but not a trained one.
 #pragma once
 
 #include <torch/torch.h>
@@ -22,6 +23,20 @@ inline VaeGmmOptions small_vae_options(int64_t n_users, int64_t n_items, int64_t
   o.encoder_heads = 2;
   o.encoder_ff = 16;
   o.decoder_hidden = {12, 6};
+  o.clusters = clusters;
+  return o;
+}
+
+// The shape of the VAEs the training tests train: small enough for seconds on one thread
+// (n_users and n_items are left to the trainer).
+inline VaeGmmOptions trainable_vae_shape(int64_t clusters) {
+  VaeGmmOptions o;
+  o.embedding_dim = 16;
+  o.latent_dim = 4;
+  o.encoder_layers = 1;
+  o.encoder_heads = 2;
+  o.encoder_ff = 32;
+  o.decoder_hidden = {32, 16};
   o.clusters = clusters;
   return o;
 }

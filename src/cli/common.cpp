@@ -2,6 +2,8 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#include <filesystem>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "gavamoe/cli/command.hpp"
@@ -31,6 +33,27 @@ RunConfig setup_run(const CommonOptions& common) {
   if (!common.config.empty()) config.merge_file(common.config);
   config.set_all(common.sets);
   return config;
+}
+
+void set_data_options(RunConfig& config, const std::string& data, int split) {
+  if (!data.empty()) config.set("data.path=" + nlohmann::json(data).dump());
+  if (split > 0) config.set("data.split=" + std::to_string(split));
+}
+
+Dataset load_command_dataset(const RunConfig& config, const std::string& path, int split) {
+  LoadOptions load;
+  load.split = split > 0 ? split : config.get<int>("data.split");
+  load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
+  return load_dataset(path.empty() ? config.get<std::string>("data.path") : path, load);
+}
+
+void require_new_run_folder(const std::string& command, const std::string& run_dir,
+                            std::initializer_list<const char*> outputs) {
+  if (run_dir.empty()) throw Error(command + ": --out RUN_DIR is required");
+  for (const char* output : outputs)
+    if (std::filesystem::exists(run_dir + "/" + output))
+      throw Error(run_dir + ": already holds a run; continue it with --resume " + run_dir +
+                  " or choose another --out");
 }
 
 RunConfig resumed_run_config(const std::string& command, const std::string& run_dir,

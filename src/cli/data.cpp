@@ -102,10 +102,7 @@ void register_tokenizer(CLI::App* data, CommonOptions& common) {
   add_common_options(command, common);
   command->callback([options, &common] {
     const RunConfig config = setup_run(common);
-    LoadOptions load;
-    load.split = options->split;
-    load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
-    const Dataset dataset = load_dataset(options->data, load);
+    const Dataset dataset = load_command_dataset(config, options->data, options->split);
     TokenizerTrainOptions train;
     train.vocab_size = options->vocab_size;
     train.seed = common.seed;

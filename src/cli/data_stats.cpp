@@ -89,10 +89,8 @@ void register_data_stats(CLI::App* data, CommonOptions& common) {
   add_common_options(command, common);
   command->callback([options, &common] {
     const RunConfig config = setup_run(common);
-    LoadOptions load;
-    load.split = options->split;
-    load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
-    const nlohmann::json stats = dataset_stats(load_dataset(options->data, load));
+    const nlohmann::json stats =
+        dataset_stats(load_command_dataset(config, options->data, options->split));
     if (options->json) {
       std::printf("%s\n", stats.dump().c_str());
     } else {

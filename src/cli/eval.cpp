@@ -24,10 +24,7 @@ struct EvalArgs {
 
 // PEPLER takes the feature set and the rating range from the whole dataset.
 void use_dataset(const std::string& path, const RunConfig& config, eval::EvalOptions& options) {
-  LoadOptions load;
-  load.split = config.get<int>("data.split");
-  load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
-  const Dataset dataset = load_dataset(path, load);
+  const Dataset dataset = load_command_dataset(config, path);
   if (dataset.records.empty()) throw file_error(path, "no records");
   double low = dataset.records[0].rating, high = low;
   for (const Record& record : dataset.records) {

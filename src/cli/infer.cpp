@@ -70,10 +70,7 @@ std::vector<Record> subset_records(const RunConfig& config, const std::string& s
   if (config.at("data.path").is_null())
     throw Error("infer: --data PATH is required (the run's config names no dataset)");
   const std::string path = config.get<std::string>("data.path");
-  LoadOptions load;
-  load.split = config.get<int>("data.split");
-  load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
-  const Dataset data = load_dataset(path, load);
+  const Dataset data = load_command_dataset(config);
   data.require_text("infer");
   std::vector<int64_t> positions = data.subset(parse_subset(subset_name));
   if (positions.empty()) throw file_error(path, "subset '" + subset_name + "' has no records");

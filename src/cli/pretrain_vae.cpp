@@ -5,7 +5,6 @@
 // The effective run config is written to RUN_DIR/config.json before training starts; a resume
 // reads it back, so the continued run uses exactly the settings it started with.
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 
 #include "gavamoe/cli/command.hpp"
@@ -33,20 +32,12 @@ void run_pretrain_vae(const PretrainVaeArgs& args, const CommonOptions& common) 
     run_dir = args.resume;
     config = resumed_run_config("pretrain-vae", run_dir, common);
   } else {
-    if (!args.data.empty()) config.set("data.path=" + nlohmann::json(args.data).dump());
-    if (args.split > 0) config.set("data.split=" + std::to_string(args.split));
+    set_data_options(config, args.data, args.split);
     if (args.clusters > 0) config.set("vae.clusters=" + std::to_string(args.clusters));
     if (config.at("data.path").is_null()) throw Error("pretrain-vae: --data PATH is required");
-    if (run_dir.empty()) throw Error("pretrain-vae: --out RUN_DIR is required");
-    for (const char* existing : {"checkpoint.pt", "vae.safetensors"})
-      if (std::filesystem::exists(run_dir + "/" + existing))
-        throw Error(run_dir + ": already holds a run; continue it with --resume " + run_dir +
-                    " or choose another --out");
+    require_new_run_folder("pretrain-vae", run_dir, {"checkpoint.pt", "vae.safetensors"});
   }
-  LoadOptions load;
-  load.split = config.get<int>("data.split");
-  load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
-  const Dataset data = load_dataset(config.get<std::string>("data.path"), load);
+  const Dataset data = load_command_dataset(config);
   const auto options = VaeTrainOptions::from_config(config.at("vae"), common.seed);
   make_dirs(run_dir);
   if (args.resume.empty()) config.write(run_dir + "/config.json");

@@ -34,10 +34,7 @@ std::vector<Record> records_at(const Dataset& data, Subset subset) {
 void run_retrieve(const RetrieveArgs& args, const CommonOptions& common) {
   const RunConfig config = setup_run(common);
   const PredictionFormat format = prediction_format_for(args.out, args.format);
-  LoadOptions load;
-  load.split = args.split > 0 ? args.split : config.get<int>("data.split");
-  load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
-  const Dataset data = load_dataset(args.data, load);
+  const Dataset data = load_command_dataset(config, args.data, args.split);
   data.require_text("retrieve");
   const std::vector<Record> train = records_at(data, Subset::train);
   const std::vector<Record> queries = records_at(data, parse_subset(args.subset));

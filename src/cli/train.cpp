@@ -10,7 +10,6 @@
 #include <ATen/Parallel.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <memory>
 #include <thread>
 
@@ -97,27 +96,19 @@ void run_train(const TrainArgs& args, const CommonOptions& common) {
     run_dir = args.resume;
     config = resumed_run_config("train", run_dir, common);
   } else {
-    if (!args.data.empty()) config.set("data.path=" + nlohmann::json(args.data).dump());
-    if (args.split > 0) config.set("data.split=" + std::to_string(args.split));
+    set_data_options(config, args.data, args.split);
     if (!args.scratch.empty())
       config.set("train.model_config=" + nlohmann::json(args.scratch).dump());
     if (config.at("data.path").is_null()) throw Error("train: --data PATH is required");
     if (args.vae.empty()) throw Error("train: --vae VAE_RUN is required");
-    if (run_dir.empty()) throw Error("train: --out RUN_DIR is required");
-    for (const char* existing : {"checkpoint", "explainer.safetensors"})
-      if (std::filesystem::exists(run_dir + "/" + existing))
-        throw Error(run_dir + ": already holds a run; continue it with --resume " + run_dir +
-                    " or choose another --out");
+    require_new_run_folder("train", run_dir, {"checkpoint", "explainer.safetensors"});
     sources.vae_run = args.vae;
     sources.base_model = args.base_model;
     if (args.base_model.empty())
       sources.model_config = config.get<std::string>("train.model_config");
     sources.tokenizer = args.tokenizer;
   }
-  LoadOptions load;
-  load.split = config.get<int>("data.split");
-  load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
-  const Dataset data = load_dataset(config.get<std::string>("data.path"), load);
+  const Dataset data = load_command_dataset(config);
   const auto options = ExplainerTrainOptions::from_config(config, common.seed);
 
   std::unique_ptr<DataParallel> parallel;

@@ -25,6 +25,7 @@
 #include "gavamoe/train/explainer_trainer.hpp"
 #include "gavamoe/train/lr_schedule.hpp"
 #include "gavamoe/train/vae_trainer.hpp"
+#include "small_vae.hpp"
 #include "test_util.hpp"
 
 namespace gavamoe {
@@ -65,13 +66,7 @@ Fixture make_fixture(const std::string& dir, bool with_base = false) {
 
   f.vae = dir + "/vae";
   VaeTrainOptions vae;
-  vae.model.embedding_dim = 16;
-  vae.model.latent_dim = 4;
-  vae.model.encoder_layers = 1;
-  vae.model.encoder_heads = 2;
-  vae.model.encoder_ff = 32;
-  vae.model.decoder_hidden = {32, 16};
-  vae.model.clusters = 2;
+  vae.model = test::trainable_vae_shape(2);
   vae.pretrain_epochs = 3;
   vae.vade_epochs = 1;
   vae.pretrain_batch_size = vae.vade_batch_size = 64;

@@ -13,6 +13,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/plot/svg.hpp"
 #include "gavamoe/train/vae_trainer.hpp"
+#include "small_vae.hpp"
 #include "test_util.hpp"
 
 namespace gavamoe {
@@ -50,13 +51,7 @@ Dataset planted_dataset(const std::string& dir, int64_t n_records = 2400) {
 
 VaeTrainOptions small_options() {
   VaeTrainOptions o;
-  o.model.embedding_dim = 16;
-  o.model.latent_dim = 4;
-  o.model.encoder_layers = 1;
-  o.model.encoder_heads = 2;
-  o.model.encoder_ff = 32;
-  o.model.decoder_hidden = {32, 16};
-  o.model.clusters = 4;
+  o.model = test::trainable_vae_shape(4);
   o.pretrain_epochs = 25;
   o.pretrain_batch_size = 128;
   o.pretrain_lr = 3e-3;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "gavamoe/core/config.hpp"
+#include "gavamoe/data/dataset.hpp"
 
 namespace gavamoe::cli {
 
@@ -28,6 +29,19 @@ void add_common_options(CLI::App* command, CommonOptions& common);
 
 // Applies log level, thread count and seed; returns the run config (--config then --set).
 RunConfig setup_run(const CommonOptions& common);
+
+// --data and --split of a command that starts a run, into its config when given (split 0: not
+// given).
+void set_data_options(RunConfig& config, const std::string& data, int split);
+
+// The dataset at `path` (empty: the config's data.path), fold `split` (0: the config's
+// data.split), shuffled by the config's data.shuffle_seed when it is a bare .jsonl file.
+Dataset load_command_dataset(const RunConfig& config, const std::string& path = "", int split = 0);
+
+// For a command that starts a run: --out is required, and the folder must not hold one of
+// `outputs` yet (such a run is continued with --resume instead).
+void require_new_run_folder(const std::string& command, const std::string& run_dir,
+                            std::initializer_list<const char*> outputs);
 
 // The config of a run being resumed: RUN_DIR/config.json as written when it started. A resumed
 // run keeps the settings it started with, so --config and --set are errors, not silently unused.

@@ -9,17 +9,11 @@
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
-#include "gavamoe/core/json_file.hpp"
 #include "gavamoe/core/progress.hpp"
 #include "gavamoe/model/vae_predict.hpp"
 
 namespace gavamoe {
 namespace {
-
-ExplainerRunInfo read_run_info(const std::string& run_dir) {
-  const std::string path = run_dir + "/explainer.json";
-  return ExplainerRunInfo::from_json(read_json_file(path), path);
-}
 
 // A different sampling stream per batch: seeds s and s + 1 must not share streams shifted by
 // one batch.
@@ -75,7 +69,7 @@ ExplainerRun load_explainer_for_inference(const std::string& run_dir,
   run.config.merge_file(run_dir + "/config.json");
   run.config.set_all(overrides);
   run.unknown_ids = parse_unknown_ids(run.config.get<std::string>("vae.unknown_ids"));
-  const ExplainerRunInfo info = read_run_info(run_dir);
+  const ExplainerRunInfo info = read_explainer_run_info(run_dir);
   run.explainer = load_explainer_run(run_dir, device);
   run.vae = load_trained_vae(info.vae_run, device);
   run.tokenizer = std::make_unique<Tokenizer>(run_dir + "/tokenizer.model");

@@ -318,9 +318,13 @@ Explainer build_explainer(const ExplainerRunInfo& info, uint64_t seed, torch::De
   return explainer;
 }
 
+ExplainerRunInfo read_explainer_run_info(const std::string& run_dir) {
+  const std::string path = run_dir + "/explainer.json";
+  return ExplainerRunInfo::from_json(read_json_file(path), path);
+}
+
 Explainer load_explainer_run(const std::string& run_dir, torch::Device device) {
-  const std::string info_path = run_dir + "/explainer.json";
-  const ExplainerRunInfo info = ExplainerRunInfo::from_json(read_json_file(info_path), info_path);
+  const ExplainerRunInfo info = read_explainer_run_info(run_dir);
   Explainer explainer = build_explainer(info, 1, device);
   const std::string weights_path = run_dir + "/explainer.safetensors";
   const SafetensorsReader reader(weights_path);

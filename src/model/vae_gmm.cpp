@@ -199,9 +199,10 @@ void save_trained_vae(const std::string& run_dir, VaeGmm& model, const IdMap& us
 
 TrainedVae load_trained_vae(const std::string& run_dir, torch::Device device) {
   const std::string config_path = run_dir + "/vae.json";
+  const nlohmann::json config = read_json_file(config_path);  // its errors name the file
   VaeGmmOptions options;
   try {
-    options = VaeGmmOptions::from_json(read_json_file(config_path));
+    options = VaeGmmOptions::from_json(config);
   } catch (const Error& e) {
     throw file_error(config_path, e.what());
   }

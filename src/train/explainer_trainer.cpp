@@ -183,7 +183,7 @@ class ExplainerRun {
   ExplainerRunInfo read_run_info() {
     const std::string path = dir_ + "/explainer.json";
     if (!fs::exists(path)) throw file_error(dir_, "not a train run folder (no explainer.json)");
-    auto info = ExplainerRunInfo::from_json(read_json_file(path), path);
+    auto info = read_explainer_run_info(dir_);
     vae_ = load_trained_vae(info.vae_run);
     return info;
   }

@@ -307,9 +307,11 @@ TEST(Explainer, ExportedHfPartHoldsMergedWeightsAndTheSharedMlp) {
               1e-6)
         << projection;
   }
-  for (const auto& item : original->named_parameters())
-    if (item.key().find("self_attn") == std::string::npos)  // MLPs, norms, embeddings, head
+  for (const auto& item : original->named_parameters()) {
+    if (item.key().find("self_attn") == std::string::npos) {  // MLPs, norms, embeddings, head
       EXPECT_TRUE(torch::equal(exported[item.key()], item.value())) << item.key();
+    }
+  }
 }
 
 // A VAE run folder with kUsers x kItems ids and kClusters clusters.

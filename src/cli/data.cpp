@@ -9,8 +9,8 @@
 #include "gavamoe/data/amazon_import.hpp"
 #include "gavamoe/data/jsonl.hpp"
 #include "gavamoe/data/synth.hpp"
-#include "gavamoe/data/tokenizer.hpp"
 #include "gavamoe/data/tokenizer_corpus.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 
 namespace gavamoe::cli {
 namespace {
@@ -68,6 +68,10 @@ void register_import_amazon(CLI::App* data, CommonOptions& common) {
   command->add_option("--out", options->out, "Output dataset folder")->required();
   command->add_option("--min-feature-count", options->import.min_feature_count,
                       "Keep feature terms seen near an opinion word in at least N clauses");
+  command->add_flag("--keep-duplicates", options->import.keep_duplicates,
+                    "Keep repeated reviews (same user and item, or same user and text); by "
+                    "default only the earliest is kept, so no review lands on both sides of a "
+                    "split");
   add_common_options(command, common);
   command->callback([options, &common] {
     setup_run(common);
@@ -78,15 +82,18 @@ void register_import_amazon(CLI::App* data, CommonOptions& common) {
     write_dataset_folder(options->out, result.records, common.seed);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const int64_t kept = result.reviews - result.duplicate_pairs - result.duplicate_texts;
     log::info(
-        "%s: %zu records, %zu users, %zu items, %zu features used (%zu mined); "
-        "%lld of %lld reviews (%.1f%%) gave no record; %.1f s",
+        "%s: %zu records, %zu users, %zu items, %zu features used (%zu mined); of %lld "
+        "reviews %lld repeated a (user, item) and %lld a (user, text) and were dropped, %lld of "
+        "the %lld kept (%.1f%%) gave no record; %.1f s",
         options->out.c_str(), result.records.size(), distinct(result.records, &Record::user),
         distinct(result.records, &Record::item), distinct(result.records, &Record::feature),
-        result.features.size(), static_cast<long long>(result.reviews_without_record),
-        static_cast<long long>(result.reviews),
-        100.0 * static_cast<double>(result.reviews_without_record) /
-            static_cast<double>(result.reviews),
+        result.features.size(), static_cast<long long>(result.reviews),
+        static_cast<long long>(result.duplicate_pairs),
+        static_cast<long long>(result.duplicate_texts),
+        static_cast<long long>(result.reviews_without_record), static_cast<long long>(kept),
+        100.0 * static_cast<double>(result.reviews_without_record) / static_cast<double>(kept),
         seconds);
   });
 }
@@ -108,7 +115,7 @@ void register_tokenizer(CLI::App* data, CommonOptions& common) {
     train.seed = common.seed;
     const std::vector<std::string> corpus = tokenizer_corpus(dataset);
     train_tokenizer(corpus, train, options->out);
-    const Tokenizer tokenizer(options->out);
+    const SentencePieceTokenizer tokenizer(options->out);
     log::info("%s: %d pieces from %zu sentences", options->out.c_str(), tokenizer.vocab_size(),
               corpus.size());
   });
@@ -120,8 +127,10 @@ void register_data(CLI::App& root, CommonOptions& common) {
   CLI::App* data = root.add_subcommand("data", "Make, import and inspect datasets");
   data->require_subcommand(1);
   register_data_stats(data, common);
+  register_data_check(data, common);
   register_synth(data, common);
   register_import_amazon(data, common);
+  register_data_sequences(data, common);
   register_tokenizer(data, common);
 }
 

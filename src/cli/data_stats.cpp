@@ -1,4 +1,5 @@
-// `gavamoe data stats`: counts, rating histogram and explanation lengths of a dataset.
+// `gavamoe data stats`: counts, rating histogram and explanation lengths of a dataset (of a
+// sequence folder: its sequence statistics, data_sequences.cpp).
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -89,6 +90,7 @@ void register_data_stats(CLI::App* data, CommonOptions& common) {
   add_common_options(command, common);
   command->callback([options, &common] {
     const RunConfig config = setup_run(common);
+    if (print_sequence_stats(options->data, options->json)) return;  // a sequence folder
     const nlohmann::json stats =
         dataset_stats(load_command_dataset(config, options->data, options->split));
     if (options->json) {

@@ -8,6 +8,7 @@
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/data/data_check.hpp"
 #include "gavamoe/data/dataset.hpp"
 #include "gavamoe/eval/evaluate.hpp"
 #include "gavamoe/eval/predictions.hpp"
@@ -26,6 +27,7 @@ struct EvalArgs {
 void use_dataset(const std::string& path, const RunConfig& config, eval::EvalOptions& options) {
   const Dataset dataset = load_command_dataset(config, path);
   if (dataset.records.empty()) throw file_error(path, "no records");
+  warn_about_data(dataset, check_dataset(dataset));
   double low = dataset.records[0].rating, high = low;
   for (const Record& record : dataset.records) {
     if (!record.feature.empty()) options.feature_set.push_back(record.feature);
@@ -56,6 +58,9 @@ void register_eval(CLI::App& root, CommonOptions& common) {
   add_common_options(command, common);
   command->callback([args, &common] {
     const RunConfig config = setup_run(common);
+    if (!args->out.empty())
+      refuse_output_over_inputs(
+          "--out", args->out, {{args->pred, "the predictions file"}, {args->data, "the dataset"}});
     const eval::Predictions rows = eval::read_predictions(args->pred);
     eval::EvalOptions options;
     if (!args->data.empty()) use_dataset(args->data, config, options);

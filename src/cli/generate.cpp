@@ -12,10 +12,10 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/data/prompt_template.hpp"
-#include "gavamoe/data/tokenizer.hpp"
 #include "gavamoe/infer/generator.hpp"
 #include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
+#include "gavamoe/text/tokenizer.hpp"
 
 namespace gavamoe::cli {
 namespace {
@@ -58,7 +58,8 @@ std::pair<Llama, Routing> load_model(const GenerateOptions& options) {
 
 void run_generate(const GenerateOptions& options, const RunConfig&, uint64_t seed) {
   auto [model, routing] = load_model(options);
-  const Tokenizer tokenizer(options.model + "/tokenizer.model");
+  const std::unique_ptr<Tokenizer> loaded_tokenizer = load_tokenizer(options.model);
+  const Tokenizer& tokenizer = *loaded_tokenizer;
   const LlamaConfig& config = model->config;
 
   std::vector<int> prompt_ids;
@@ -83,7 +84,7 @@ void run_generate(const GenerateOptions& options, const RunConfig&, uint64_t see
   log::info("generate: %zu prompt tokens, up to %lld new (%s)", prompt_ids.size(),
             static_cast<long long>(options.max_new_tokens), options.decode.c_str());
   const std::vector<int> output_ids = generate(model, {prompt_ids}, generation, routing).tokens[0];
-  const std::string text = tokenizer.decode(output_ids);
+  const std::string text = tokenizer.decode(output_ids, true);
   if (options.json) {
     const nlohmann::ordered_json line = {
         {"prompt_ids", prompt_ids}, {"output_ids", output_ids}, {"text", text}};

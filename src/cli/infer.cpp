@@ -90,6 +90,9 @@ void run_infer(const InferArgs& args, const CommonOptions& common) {
                                                   inference_device(args.device));
   const ExplainOptions options = ExplainOptions::from_config(run.config, common.seed);
   const std::vector<Record> records = subset_records(run.config, args.subset, args.limit);
+  refuse_output_over_inputs(
+      "--out", args.out,
+      {{run.config.get<std::string>("data.path"), "the dataset"}, {args.run, "the run folder"}});
   log::info("infer: %zu records of %s, %s decoding, batches of %lld", records.size(),
             args.subset.c_str(), run.config.get<std::string>("infer.decode").c_str(),
             static_cast<long long>(options.batch_size));

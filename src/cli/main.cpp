@@ -8,6 +8,7 @@
 //   eval        BLEU, ROUGE and explainability metrics
 //   generate    run a plain Hugging Face Llama folder on a prompt
 //   export      write a trained model back in the Hugging Face layout
+//   rec         RecExplainer's target recommenders: train, eval, label
 //
 // Every user error is one line on stderr and exit code 2.
 #include <CLI/CLI.hpp>
@@ -27,6 +28,7 @@ void register_train(CLI::App& root, CommonOptions& common);
 void register_export(CLI::App& root, CommonOptions& common);
 void register_infer(CLI::App& root, CommonOptions& common);
 void register_retrieve(CLI::App& root, CommonOptions& common);
+void register_rec(CLI::App& root, CommonOptions& common);
 }  // namespace gavamoe::cli
 
 namespace {
@@ -47,6 +49,7 @@ int main(int argc, char** argv) {
   cli::register_train(app, common);
   cli::register_infer(app, common);
   cli::register_retrieve(app, common);
+  cli::register_rec(app, common);
   cli::register_eval(app, common);
   cli::register_generate(app, common);
   cli::register_export(app, common);
@@ -55,6 +58,8 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kUserErrorExit;
+  } catch (const cli::CommandStatus& status) {
+    return status.code;
   } catch (const Error& e) {
     log::error("%s", e.what());
     return kUserErrorExit;

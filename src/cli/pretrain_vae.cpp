@@ -11,6 +11,7 @@
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/data/data_check.hpp"
 #include "gavamoe/data/dataset.hpp"
 #include "gavamoe/train/vae_trainer.hpp"
 
@@ -38,6 +39,7 @@ void run_pretrain_vae(const PretrainVaeArgs& args, const CommonOptions& common) 
     require_new_run_folder("pretrain-vae", run_dir, {"checkpoint.pt", "vae.safetensors"});
   }
   const Dataset data = load_command_dataset(config);
+  warn_about_data(data, check_dataset(data));
   const auto options = VaeTrainOptions::from_config(config.at("vae"), common.seed);
   make_dirs(run_dir);
   if (args.resume.empty()) config.write(run_dir + "/config.json");

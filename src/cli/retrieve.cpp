@@ -35,6 +35,8 @@ void run_retrieve(const RetrieveArgs& args, const CommonOptions& common) {
   const RunConfig config = setup_run(common);
   const PredictionFormat format = prediction_format_for(args.out, args.format);
   const Dataset data = load_command_dataset(config, args.data, args.split);
+  refuse_output_over_inputs("--out", args.out,
+                            {{data.path, "the dataset"}, {args.vae, "the VAE run folder"}});
   data.require_text("retrieve");
   const std::vector<Record> train = records_at(data, Subset::train);
   const std::vector<Record> queries = records_at(data, parse_subset(args.subset));

@@ -17,6 +17,7 @@
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/data/data_check.hpp"
 #include "gavamoe/data/dataset.hpp"
 #include "gavamoe/train/data_parallel.hpp"
 #include "gavamoe/train/device.hpp"
@@ -109,6 +110,7 @@ void run_train(const TrainArgs& args, const CommonOptions& common) {
     sources.tokenizer = args.tokenizer;
   }
   const Dataset data = load_command_dataset(config);
+  warn_about_data(data, check_dataset(data));
   const auto options = ExplainerTrainOptions::from_config(config, common.seed);
 
   std::unique_ptr<DataParallel> parallel;

@@ -77,6 +77,8 @@ void RunConfig::merge_file(const std::string& path) {
     parsed = json::parse(read_file(path));
   } catch (const json::parse_error& e) {
     throw file_error(path, "byte " + std::to_string(e.byte), "invalid JSON");
+  } catch (const json::exception&) {  // a number too large for a double
+    throw file_error(path, "invalid JSON (a number is out of range)");
   }
   merge(parsed, path);
 }

@@ -1,7 +1,9 @@
 // The default run configuration. It is also the schema: a key missing here is unknown.
 //
 // Defaults suit small data (a 2-3k-record folder runs each stage in minutes on 2 cores);
-// the paper's settings live in configs/paper-*.json.
+// the paper's settings live in configs/paper-*.json. The "rec" section (the target
+// recommenders of `gavamoe rec`) holds UniRec's settings for RecExplainer: shared keys, then
+// sasrec_* and mf_* for each model (rec_trainer.hpp).
 #include "gavamoe/core/config.hpp"
 
 namespace gavamoe {
@@ -83,6 +85,38 @@ const nlohmann::json& run_config_defaults() {
     "repetition_penalty": 1.0,
     "max_new_tokens": 30,
     "batch_size": 32
+  },
+  "rec": {
+    "model": "sasrec",
+    "split": "separate",
+    "epochs": 100,
+    "patience": 6,
+    "validate_first": true,
+    "plateau_factor": 0.1,
+    "plateau_patience": 1,
+    "plateau_threshold": 0.0001,
+    "weight_decay": 0.0,
+    "init_std": 0.02,
+    "eval_batch_size": 1024,
+    "log_every": 10,
+    "checkpoint_every": 100,
+    "device": "auto",
+    "sasrec_dim": 256,
+    "sasrec_layers": 2,
+    "sasrec_heads": 16,
+    "sasrec_ffn": 512,
+    "sasrec_max_history": 9,
+    "sasrec_hidden_dropout": 0.4954053313841075,
+    "sasrec_attn_dropout": 0.1871672079253271,
+    "sasrec_layer_norm_eps": 1e-10,
+    "sasrec_lr": 0.0003112577321994525,
+    "sasrec_batch_size": 2048,
+    "sasrec_grad_clip": 10.0,
+    "mf_dim": 512,
+    "mf_negatives": 285,
+    "mf_lr": 0.004432861648876859,
+    "mf_batch_size": 128,
+    "mf_grad_clip": 0.7467958582006463
   }
 })");
   return defaults;

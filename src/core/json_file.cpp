@@ -11,6 +11,8 @@ nlohmann::json read_json_file(const std::string& path) {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
     throw file_error(path, "byte " + std::to_string(e.byte), "invalid JSON");
+  } catch (const nlohmann::json::exception&) {  // a number too large for a double
+    throw file_error(path, "invalid JSON (a number is out of range)");
   }
 }
 

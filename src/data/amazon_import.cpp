@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -190,6 +191,19 @@ std::string explanation_text(const std::string& clause) {
   return text.substr(begin, text.find_last_not_of(kEdge) - begin + 1);
 }
 
+// The key under which two reviews count as the same text: lowercase, whitespace runs as one
+// space, no leading or trailing space.
+std::string normalised_review_text(const std::string& text) {
+  std::string key;
+  for (char c : lowercase_ascii(text)) {
+    const bool space = std::isspace(static_cast<unsigned char>(c));
+    if (space && (key.empty() || key.back() == ' ')) continue;
+    key += space ? ' ' : c;
+  }
+  if (!key.empty() && key.back() == ' ') key.pop_back();
+  return key;
+}
+
 void append_utf8(uint32_t code, std::string& out) {
   if (code < 0x80) {
     out += static_cast<char>(code);
@@ -254,6 +268,8 @@ struct Review {
   std::string user;
   std::string item;
   double rating = 0.0;
+  int64_t time = 0;  // unixReviewTime; 0 when absent
+  std::string text;  // normalised reviewText, the key of repeated reviews
   std::vector<Clause> clauses;
 };
 
@@ -308,8 +324,11 @@ std::vector<Review> parse_reviews(const std::string& path) {
       throw file_error(path, "line " + std::to_string(line_number),
                        "\"overall\" must be a number from 1 to 5");
     parsed.rating = overall->get<double>();
+    const auto time = review.find("unixReviewTime");
+    if (time != review.end() && time->is_number_integer()) parsed.time = time->get<int64_t>();
     const auto body = review.find("reviewText");
     if (body != review.end() && body->is_string()) {
+      parsed.text = normalised_review_text(body->get<std::string>());
       for (std::string& clause : split_clauses(decode_html_entities(body->get<std::string>()))) {
         Clause c{std::move(clause), {}};
         c.words = tokenize_words(c.text);
@@ -319,6 +338,33 @@ std::vector<Review> parse_reviews(const std::string& path) {
     reviews.push_back(std::move(parsed));
   }
   return reviews;
+}
+
+// Amazon's dumps repeat one review under several product variants (same reviewer, same text,
+// other asin) and sometimes the same (reviewer, asin) twice. Keeps, in order of
+// (unixReviewTime, file position), the first review of each (user, item) and of each
+// (user, normalised text); the kept reviews stay in file order.
+std::vector<Review> deduplicate_reviews(std::vector<Review> reviews, AmazonImport& result) {
+  std::vector<size_t> order(reviews.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return reviews[a].time < reviews[b].time; });
+  std::set<std::pair<std::string, std::string>> pairs, texts;
+  std::vector<bool> keep(reviews.size(), false);
+  for (size_t i : order) {
+    const Review& review = reviews[i];
+    if (!pairs.insert({review.user, review.item}).second) {
+      ++result.duplicate_pairs;
+    } else if (!review.text.empty() && !texts.insert({review.user, review.text}).second) {
+      ++result.duplicate_texts;
+    } else {
+      keep[i] = true;
+    }
+  }
+  std::vector<Review> kept;
+  for (size_t i = 0; i < reviews.size(); ++i)
+    if (keep[i]) kept.push_back(std::move(reviews[i]));
+  return kept;
 }
 
 std::vector<int> opinion_positions(const std::vector<std::string>& words) {
@@ -531,13 +577,18 @@ AmazonImport import_amazon_reviews(const std::string& path, const AmazonImportOp
   if (options.min_feature_count < 1)
     throw Error("--min-feature-count must be at least 1, got " +
                 std::to_string(options.min_feature_count));
-  const std::vector<Review> reviews = parse_reviews(path);
   AmazonImport result;
+  std::vector<Review> reviews = parse_reviews(path);
   result.reviews = static_cast<int64_t>(reviews.size());
+  if (!options.keep_duplicates) reviews = deduplicate_reviews(std::move(reviews), result);
   result.features = mine_features(reviews, options);
   const std::unordered_set<std::string> features(result.features.begin(), result.features.end());
-  log::info("%s: %lld reviews, %zu feature terms mined", path.c_str(),
-            static_cast<long long>(result.reviews), result.features.size());
+  log::info(
+      "%s: %lld reviews, %lld dropped as a repeated (user, item), %lld as a repeated (user, "
+      "text); %zu feature terms mined",
+      path.c_str(), static_cast<long long>(result.reviews),
+      static_cast<long long>(result.duplicate_pairs),
+      static_cast<long long>(result.duplicate_texts), result.features.size());
 
   for (const Review& review : reviews) {
     Pair best;

@@ -4,7 +4,7 @@
 #include <set>
 #include <utility>
 
-#include "gavamoe/data/tokenizer.hpp"
+#include "gavamoe/text/tokenizer.hpp"
 
 namespace gavamoe {
 

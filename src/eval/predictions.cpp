@@ -131,6 +131,8 @@ Predictions parse_predictions_jsonl(const std::string& text, const std::string& 
       object = nlohmann::json::parse(line);
     } catch (const nlohmann::json::parse_error& e) {
       throw file_error(name, where, std::string("not valid JSON: ") + e.what());
+    } catch (const nlohmann::json::exception&) {  // a number too large for a double
+      throw file_error(name, where, "not valid JSON (a number is out of range)");
     }
     if (!object.is_object()) throw file_error(name, where, "expected a JSON object");
     auto given = [&](const char* key) {

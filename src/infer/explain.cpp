@@ -52,7 +52,7 @@ std::string decode_generated(const Tokenizer& tokenizer, std::vector<int> tokens
   if (!tokens.empty() &&
       std::find(stop_tokens.begin(), stop_tokens.end(), tokens.back()) != stop_tokens.end())
     tokens.pop_back();
-  return tokenizer.decode(tokens);
+  return tokenizer.decode(tokens, true);
 }
 
 }  // namespace
@@ -72,7 +72,7 @@ ExplainerRun load_explainer_for_inference(const std::string& run_dir,
   const ExplainerRunInfo info = read_explainer_run_info(run_dir);
   run.explainer = load_explainer_run(run_dir, device);
   run.vae = load_trained_vae(info.vae_run, device);
-  run.tokenizer = std::make_unique<Tokenizer>(run_dir + "/tokenizer.model");
+  run.tokenizer = load_tokenizer(run_dir + "/tokenizer.model");
   run.prompt =
       explainer_prompt_options(info, *run.tokenizer, run.config.get<std::string>("train.template"),
                                run.config.get<int64_t>("train.max_length"));

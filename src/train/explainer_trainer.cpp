@@ -22,11 +22,12 @@
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/core/progress.hpp"
 #include "gavamoe/data/explanation_prompt.hpp"
-#include "gavamoe/data/tokenizer.hpp"
 #include "gavamoe/data/tokenizer_corpus.hpp"
+#include "gavamoe/model/archive_file.hpp"
 #include "gavamoe/model/autocast.hpp"
 #include "gavamoe/model/llama_config.hpp"
 #include "gavamoe/model/safetensors.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "gavamoe/plot/svg.hpp"
 #include "gavamoe/train/device.hpp"
 #include "gavamoe/train/explanation_batches.hpp"
@@ -159,7 +160,7 @@ class ExplainerRun {
       fs::create_directory_symlink(info.vae_run, link);
     }
     barrier();
-    const Tokenizer tokenizer(tokenizer_path);
+    const SentencePieceTokenizer tokenizer(tokenizer_path);
     if (!s.base_model.empty()) {
       info.base_model = fs::absolute(s.base_model).lexically_normal().string();
     } else {
@@ -190,7 +191,7 @@ class ExplainerRun {
 
   void prepare_examples(const ExplainerRunInfo& info) {
     data_.require_text("train");
-    const Tokenizer tokenizer(dir_ + "/tokenizer.model");
+    const SentencePieceTokenizer tokenizer(dir_ + "/tokenizer.model");
     const PromptOptions prompt =
         explainer_prompt_options(info, tokenizer, o_.template_name, o_.max_length);
     pad_id_ = tokenizer.pad_id() >= 0 ? tokenizer.pad_id() : tokenizer.eos_id();
@@ -428,36 +429,42 @@ class ExplainerRun {
       const fs::path dir(dir_), tmp = dir / "checkpoint.tmp", old = dir / "checkpoint.old";
       fs::remove_all(tmp);
       make_dirs(tmp.string());
-      write_safetensors((tmp / "weights.safetensors").string(), current_weights());
-      if (!best_.empty()) write_safetensors((tmp / "best.safetensors").string(), best_);
-      {
-        torch::serialize::OutputArchive archive;
-        optimizer_->save(archive);
-        AtomicFile file((tmp / "optimizer.pt").string(), true);
-        archive.save_to(file.stream());
-        file.stream().flush();
-        if (!file.stream()) throw file_error(file.temp_path(), "write failed");
-        file.commit();
+      try {
+        write_checkpoint_files(tmp);
+      } catch (...) {  // e.g. a full disk: keep the previous checkpoint, leave no partial one
+        std::error_code ignored;
+        fs::remove_all(tmp, ignored);
+        throw;
       }
-      const json state = {{"seed", o_.seed},
-                          {"step", step_},
-                          {"epoch", epoch_},
-                          {"position", position_},
-                          {"best_loss", std::isfinite(best_loss_) ? json(best_loss_) : json()},
-                          {"best_epoch", best_epoch_},
-                          {"bad_epochs", bad_epochs_},
-                          {"lr", lr_},
-                          {"window", {window_.loss, window_.targets, window_.inputs}},
-                          {"train_seconds", train_seconds_},
-                          {"train_tokens", train_tokens_},
-                          {"log", log_}};
-      write_file_atomic((tmp / "state.json").string(), state.dump() + "\n");
       fs::remove_all(old);
       if (fs::exists(dir / kCheckpoint)) fs::rename(dir / kCheckpoint, old);
       fs::rename(tmp, dir / kCheckpoint);
       fs::remove_all(old);
     }
     barrier();
+  }
+
+  void write_checkpoint_files(const fs::path& tmp) {
+    write_safetensors((tmp / "weights.safetensors").string(), current_weights());
+    if (!best_.empty()) write_safetensors((tmp / "best.safetensors").string(), best_);
+    {
+      torch::serialize::OutputArchive archive;
+      optimizer_->save(archive);
+      save_archive(archive, (tmp / "optimizer.pt").string());
+    }
+    const json state = {{"seed", o_.seed},
+                        {"step", step_},
+                        {"epoch", epoch_},
+                        {"position", position_},
+                        {"best_loss", std::isfinite(best_loss_) ? json(best_loss_) : json()},
+                        {"best_epoch", best_epoch_},
+                        {"bad_epochs", bad_epochs_},
+                        {"lr", lr_},
+                        {"window", {window_.loss, window_.targets, window_.inputs}},
+                        {"train_seconds", train_seconds_},
+                        {"train_tokens", train_tokens_},
+                        {"log", log_}};
+    write_file_atomic((tmp / "state.json").string(), state.dump() + "\n");
   }
 
   void load_checkpoint() {

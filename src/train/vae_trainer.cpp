@@ -21,6 +21,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/core/progress.hpp"
+#include "gavamoe/model/archive_file.hpp"
 #include "gavamoe/plot/svg.hpp"
 #include "gavamoe/train/device.hpp"
 
@@ -299,11 +300,7 @@ class VaeRun {
                        {"seed", o_.seed},         {"has_optimizer", optimizer != nullptr},
                        {"n_best", best_.size()}};
     archive.write("meta", c10::IValue(meta.dump()));
-    AtomicFile file(dir_ + "/" + kCheckpointName, true);
-    archive.save_to(file.stream());
-    file.stream().flush();
-    if (!file.stream()) throw file_error(dir_ + "/" + kCheckpointName, "write failed");
-    file.commit();
+    save_archive(archive, dir_ + "/" + kCheckpointName);
   }
 
   void load_checkpoint() {

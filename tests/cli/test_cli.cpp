@@ -38,6 +38,24 @@ TEST(Cli, UnknownSubcommandOrOptionExitsWithTwo) {
   EXPECT_EQ(run_gavamoe("data stats --no-such-option", dir).exit_code, 2);
 }
 
+TEST(Cli, SeedAndThreadsOutOfRangeAreErrors) {
+  const std::string dir = test::scratch_dir();
+  test::write_text(dir + "/r.jsonl",
+                   R"({"user": "a", "item": "x", "rating": 5, "explanation": "nice"})");
+  const std::string stats = "data stats --data " + dir + "/r.jsonl ";
+  EXPECT_EQ(run_gavamoe(stats + "--seed 18446744073709551615", dir).exit_code, 0);
+  for (const char* seed : {"18446744073709551616", "-1", "1.5", "x"}) {
+    const auto result = run_gavamoe(stats + "--seed " + seed, dir);
+    EXPECT_EQ(result.exit_code, 2) << seed;
+    EXPECT_NE(result.err.find("--seed " + std::string(seed) + ": must be an integer from 0 to"),
+              std::string::npos)
+        << result.err;
+  }
+  const auto threads = run_gavamoe(stats + "--threads 100000", dir);
+  EXPECT_EQ(threads.exit_code, 2);
+  EXPECT_NE(threads.err.find("--threads 100000: at most"), std::string::npos) << threads.err;
+}
+
 TEST(Cli, DataStatsPrintsCounts) {
   const std::string dir = test::scratch_dir();
   test::write_text(

@@ -78,6 +78,12 @@ TEST(RunConfig, MergeFileAndItsErrors) {
             std::string::npos);
   EXPECT_NE(error_of([&] { RunConfig().merge_file(dir + "/missing.json"); }).find("no such file"),
             std::string::npos);
+
+  // A number beyond double range is a parse error of that file, not an internal error.
+  const std::string overflow = dir + "/overflow.json";
+  test::write_text(overflow, R"({"train": {"lr": 1e309}})");
+  EXPECT_EQ(error_of([&] { RunConfig().merge_file(overflow); }),
+            overflow + ": invalid JSON (a number is out of range)");
 }
 
 TEST(RunConfig, WrittenConfigReadsBackIdentically) {

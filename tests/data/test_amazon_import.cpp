@@ -100,6 +100,45 @@ TEST(AmazonImport, FixtureGivesExpectedRecords) {
     EXPECT_EQ(record_to_json_line(plain.records[r]), record_to_json_line(result.records[r]));
 }
 
+std::string timed_review(const std::string& user, const std::string& item, int64_t time,
+                         const std::string& text) {
+  return "{\"reviewerID\": \"" + user + "\", \"asin\": \"" + item +
+         "\", \"overall\": 4.0, \"reviewText\": \"" + text +
+         "\", \"unixReviewTime\": " + std::to_string(time) + "}\n";
+}
+
+TEST(AmazonImport, KeepsTheEarliestOfRepeatedReviews) {
+  const std::string dir = test::scratch_dir();
+  // U1 reviews I1 twice (the later one first in the file), and posts one text under two
+  // variants I2 and I3 (spacing and case differ); U2's copy of that text is its own review.
+  test::write_text(dir + "/reviews.json",
+                   timed_review("U1", "I1", 200, "Great sound, late copy.") +
+                       timed_review("U1", "I1", 100, "Great sound, first one.") +
+                       timed_review("U1", "I2", 300, "Nice cable  here.") +
+                       timed_review("U1", "I3", 250, "nice CABLE here.") +
+                       timed_review("U2", "I2", 400, "Nice cable here.") +
+                       timed_review("U2", "I3", 500, "Good sound."));
+  AmazonImportOptions options;
+  options.min_feature_count = 1;
+  const AmazonImport result = import_amazon_reviews(dir + "/reviews.json", options);
+  EXPECT_EQ(result.reviews, 6);
+  EXPECT_EQ(result.duplicate_pairs, 1);
+  EXPECT_EQ(result.duplicate_texts, 1);
+  std::vector<std::string> kept;
+  for (const Record& record : result.records)
+    kept.push_back(record.user + " " + record.item + " " + record.explanation);
+  // File order among the kept reviews; the earliest of each repeat.
+  const std::vector<std::string> expected = {"U1 I1 great sound, first one",
+                                             "U1 I3 nice cable here", "U2 I2 nice cable here",
+                                             "U2 I3 good sound"};
+  EXPECT_EQ(kept, expected);
+
+  options.keep_duplicates = true;
+  const AmazonImport all = import_amazon_reviews(dir + "/reviews.json", options);
+  EXPECT_EQ(all.records.size(), 6u);
+  EXPECT_EQ(all.duplicate_pairs + all.duplicate_texts, 0);
+}
+
 TEST(AmazonImport, BadInputNamesFileAndLine) {
   const std::string dir = test::scratch_dir();
   write_gzip(dir + "/bad.json.gz", review("U1", "I1", 5, "Great sound.") + "{not json\n");

@@ -8,6 +8,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/data/explanation_prompt.hpp"
 #include "gavamoe/data/synth.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "test_util.hpp"
 
 namespace gavamoe {
@@ -55,7 +56,7 @@ TEST(ExplanationPrompt, TextIsThePapersSentence) {
 
 TEST(ExplanationPrompt, ReservedPiecesAreSingleIds) {
   const std::string dir = test::scratch_dir();
-  const Tokenizer tokenizer(train(dir, true));
+  const SentencePieceTokenizer tokenizer(train(dir, true));
   const PlaceholderIds placeholders = placeholder_ids(tokenizer);
   EXPECT_EQ(placeholders.user, tokenizer.piece_to_id("<user>"));
   EXPECT_EQ(placeholders.item, tokenizer.piece_to_id("<item>"));
@@ -83,7 +84,7 @@ TEST(ExplanationPrompt, ReservedPiecesAreSingleIds) {
 
 TEST(ExplanationPrompt, VirtualIdsWithoutReservedPieces) {
   const std::string dir = test::scratch_dir();
-  const Tokenizer tokenizer(train(dir, false));
+  const SentencePieceTokenizer tokenizer(train(dir, false));
   ASSERT_EQ(tokenizer.piece_to_id("<user>"), -1);
   const PlaceholderIds placeholders = placeholder_ids(tokenizer);
   EXPECT_EQ(placeholders.user, tokenizer.vocab_size());
@@ -108,7 +109,7 @@ TEST(ExplanationPrompt, VirtualIdsWithoutReservedPieces) {
 
 TEST(ExplanationPrompt, TemplateWrapsThePrompt) {
   const std::string dir = test::scratch_dir();
-  const Tokenizer tokenizer(train(dir, false));
+  const SentencePieceTokenizer tokenizer(train(dir, false));
   PromptOptions options;
   options.template_name = "llama-2";
   const std::vector<int> ids = encode_prompt(tokenizer, sample_record(), options);
@@ -124,7 +125,7 @@ TEST(ExplanationPrompt, TemplateWrapsThePrompt) {
 
 TEST(ExplanationPrompt, ExplanationIsTruncatedNeverThePrompt) {
   const std::string dir = test::scratch_dir();
-  const Tokenizer tokenizer(train(dir, true));
+  const SentencePieceTokenizer tokenizer(train(dir, true));
   const Record record = sample_record();
   const std::vector<int> prompt = encode_prompt(tokenizer, record, {});
   const std::vector<int> explanation = tokenizer.encode(record.explanation);

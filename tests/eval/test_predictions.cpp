@@ -56,6 +56,13 @@ TEST(PredictionsJsonl, BadRowsNameTheirLine) {
             "p.jsonl:line 1: 'reference' must be a string");
   EXPECT_EQ(error_of([&] { parse_predictions_jsonl("\n\n", "p.jsonl"); }),
             "p.jsonl: no prediction rows");
+  EXPECT_EQ(error_of([&] {
+              parse_predictions_jsonl(
+                  "{\"reference\": \"a\", \"generated\": \"b\", "
+                  "\"rating\": 1e309}",
+                  "p.jsonl");
+            }),
+            "p.jsonl:line 1: not valid JSON (a number is out of range)");
 }
 
 TEST(PredictionsJsonl, OptionalKeysAreAllOrNone) {

@@ -23,6 +23,7 @@
 #include "gavamoe/data/dataset.hpp"
 #include "gavamoe/infer/explain.hpp"
 #include "gavamoe/model/safetensors.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "test_util.hpp"
 
 namespace gavamoe {
@@ -44,7 +45,7 @@ void run_or_fail(const std::string& args, const std::string& dir) {
 }
 
 void write_explainer(const std::string& dir) {
-  const Tokenizer tokenizer(dir + "/run/tokenizer.model");
+  const SentencePieceTokenizer tokenizer(dir + "/run/tokenizer.model");
   const PlaceholderIds placeholders = placeholder_ids(tokenizer);
   ExplainerRunInfo info;
   info.options.n_experts = 3;

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gavamoe/data/synth.hpp"
-#include "gavamoe/data/tokenizer.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "gavamoe/infer/generator.hpp"
 #include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "gavamoe/data/tokenizer.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "test_util.hpp"
 
 namespace gavamoe {
@@ -17,7 +17,7 @@ TEST(SentencePieceWithTorch, TokenizerAndMatmulInOneProcess) {
   TokenizerTrainOptions options;
   options.vocab_size = 400;  // 256 byte pieces + specials + characters + merges
   train_tokenizer(sentences, options, dir + "/tok.model");
-  const Tokenizer tokenizer(dir + "/tok.model");
+  const SentencePieceTokenizer tokenizer(dir + "/tok.model");
   const std::string text = "the neck is warm <user>";
   const std::vector<int> ids = tokenizer.encode(text);
   EXPECT_EQ(tokenizer.decode(ids), text);

@@ -17,7 +17,7 @@
 #include "gavamoe/data/dataset.hpp"
 #include "gavamoe/data/explanation_prompt.hpp"
 #include "gavamoe/data/synth.hpp"
-#include "gavamoe/data/tokenizer.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "gavamoe/data/tokenizer_corpus.hpp"
 #include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
@@ -82,7 +82,7 @@ Fixture make_fixture(const std::string& dir, bool with_base = false) {
   if (with_base) {
     f.base = dir + "/base";
     LlamaConfig config = LlamaConfig::from_json(json::parse(kTinyModel), "tiny");
-    config.vocab_size = Tokenizer(f.tokenizer).vocab_size();
+    config.vocab_size = SentencePieceTokenizer(f.tokenizer).vocab_size();
     Llama model(config);
     model->init_weights(11);
     save_hf_checkpoint(model, f.base);
@@ -188,7 +188,7 @@ TEST(ExplainerTrainer, AccumulationNormalisesByTheStepsTargetTokens) {
   Explainer model = build_explainer(info, options.seed);
   model->eval();
   TrainedVae vae = load_trained_vae(f.vae);
-  const Tokenizer tokenizer(dir + "/whole/tokenizer.model");
+  const SentencePieceTokenizer tokenizer(dir + "/whole/tokenizer.model");
   PromptOptions prompt;
   prompt.max_length = options.max_length;
   double nll = 0, tokens = 0;
@@ -273,7 +273,7 @@ TEST(ExplainerTrainer, SkipsAndCountsRecordsWithTooLongPrompts) {
   const std::string dir = test::scratch_dir();
   const Fixture f = make_fixture(dir);
   const Dataset data = load_dataset(f.data);
-  const Tokenizer tokenizer(f.tokenizer);
+  const SentencePieceTokenizer tokenizer(f.tokenizer);
   PromptOptions prompt;
   std::vector<size_t> lengths;
   for (int64_t r : data.subset(Subset::train))
@@ -344,7 +344,7 @@ TEST(ExplainerTrainer, WritesLogMetricsAndRunFolder) {
   EXPECT_EQ(json::parse(test::read_text(run + "/metrics.json")), metrics);
 
   // The unigram baseline from the target tokens, counted here directly.
-  const Tokenizer tokenizer(run + "/tokenizer.model");
+  const SentencePieceTokenizer tokenizer(run + "/tokenizer.model");
   PromptOptions prompt;
   prompt.max_length = options.max_length;
   std::map<int, double> counts;

@@ -24,6 +24,12 @@ struct CommonOptions {
   std::vector<std::string> argv;  // the whole command line (relaunched by --nproc)
 };
 
+// Thrown by a command that finished its work and must still end with a non-zero status (e.g.
+// `data check` on a leaking split, so scripts can gate on it); main returns `code`.
+struct CommandStatus {
+  int code;
+};
+
 // Adds --threads, --seed, --log-level, --config, --set to a subcommand.
 void add_common_options(CLI::App* command, CommonOptions& common);
 
@@ -43,12 +49,29 @@ Dataset load_command_dataset(const RunConfig& config, const std::string& path = 
 void require_new_run_folder(const std::string& command, const std::string& run_dir,
                             std::initializer_list<const char*> outputs);
 
+// A file or folder a command reads, named for messages ("the dataset", "--pred").
+struct ReadPath {
+  std::string path;
+  std::string what;
+};
+
+// Refuses an output that would destroy an input: `out` resolving (after symlinks) to a file
+// among `inputs`, or to a path inside a folder among them (a dataset or run folder). Empty
+// input paths are ignored.
+void refuse_output_over_inputs(const std::string& option, const std::string& out,
+                               const std::vector<ReadPath>& inputs);
+
 // The config of a run being resumed: RUN_DIR/config.json as written when it started. A resumed
 // run keeps the settings it started with, so --config and --set are errors, not silently unused.
 RunConfig resumed_run_config(const std::string& command, const std::string& run_dir,
                              const CommonOptions& common);
 
-// `gavamoe data stats`, added under the `data` subcommand.
+// `gavamoe data stats` and `gavamoe data check`, added under the `data` subcommand.
 void register_data_stats(CLI::App* data, CommonOptions& common);
+void register_data_check(CLI::App* data, CommonOptions& common);
+// `gavamoe data import-movielens` and `import-amazon-sequences` (data_sequences.cpp).
+void register_data_sequences(CLI::App* data, CommonOptions& common);
+// `data stats` of a sequence folder: prints and returns true; false when `path` is none.
+bool print_sequence_stats(const std::string& path, bool as_json);
 
 }  // namespace gavamoe::cli

@@ -12,7 +12,7 @@
 
 namespace gavamoe {
 
-// Sections "data", "vae", "train", "infer": every key, with its default value.
+// Sections "data", "vae", "train", "infer", "rec": every key, with its default value.
 const nlohmann::json& run_config_defaults();
 
 class RunConfig {

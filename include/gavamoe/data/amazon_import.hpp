@@ -1,7 +1,10 @@
 // Import of raw Amazon 5-core reviews into explanation records.
 //
 // Input: JSON lines, plain or gzipped (.json / .json.gz), each with reviewerID, asin,
-// overall (1-5) and reviewText (other keys are ignored). Output: at most one record per review:
+// overall (1-5), reviewText and unixReviewTime (other keys are ignored). Repeated reviews
+// (the same (user, item), or the same user and normalised text under another item, as the
+// 2018 dumps have for product variants) are dropped, the earliest kept, unless
+// keep_duplicates. Output: at most one record per kept review:
 // the clause of the review that pairs a frequent feature term with an opinion word from the
 // project's lexicon at the smallest distance. The opinion word is the adjective; its polarity,
 // flipped by a negation just before it ("not good"), is the sentiment. The feature vocabulary
@@ -23,12 +26,17 @@ struct AmazonImportOptions {
   int min_feature_count = 20;  // clauses in which a term sits near an opinion word
   int max_distance = 4;        // at most this many words between feature and opinion word
   int max_clause_words = 25;   // longer clauses are not used as explanations
+  // Keep every review, also repeats of an earlier (user, item) or (user, text) (by default
+  // the earliest of each is kept: repeats put copies of one review on both sides of a split).
+  bool keep_duplicates = false;
 };
 
 struct AmazonImport {
   std::vector<Record> records;        // in review order
   std::vector<std::string> features;  // the mined feature vocabulary, sorted
   int64_t reviews = 0;                // reviews read
+  int64_t duplicate_pairs = 0;        // dropped: an earlier review of the same (user, item)
+  int64_t duplicate_texts = 0;        // dropped: an earlier review by the user with this text
   int64_t reviews_without_record = 0;
 };
 

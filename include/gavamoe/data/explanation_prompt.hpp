@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "gavamoe/data/record.hpp"
-#include "gavamoe/data/tokenizer.hpp"
+#include "gavamoe/text/tokenizer.hpp"
 
 namespace gavamoe {
 

@@ -17,11 +17,11 @@
 #include "gavamoe/core/config.hpp"
 #include "gavamoe/data/explanation_prompt.hpp"
 #include "gavamoe/data/record.hpp"
-#include "gavamoe/data/tokenizer.hpp"
 #include "gavamoe/infer/generator.hpp"
 #include "gavamoe/infer/prediction_writer.hpp"
 #include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/vae_gmm.hpp"
+#include "gavamoe/text/tokenizer.hpp"
 
 namespace gavamoe {
 

@@ -13,7 +13,7 @@
 
 #include "gavamoe/data/dataset.hpp"
 #include "gavamoe/data/explanation_prompt.hpp"
-#include "gavamoe/data/tokenizer.hpp"
+#include "gavamoe/text/tokenizer.hpp"
 #include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/vae_gmm.hpp"
 

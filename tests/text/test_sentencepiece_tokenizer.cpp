@@ -1,24 +1,30 @@
-// Tokenizer: training is deterministic, text round-trips (unicode through byte fallback), the
-// special tokens are single ids, and the reserved ids sit where the explainer expects them.
+// SentencePieceTokenizer: training is deterministic, text round-trips (unicode through byte
+// fallback), the special tokens are single ids, and the reserved ids sit where the explainer
+// expects them.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
 
 #include "gavamoe/core/error.hpp"
-#include "gavamoe/data/synth.hpp"
-#include "gavamoe/data/tokenizer.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "test_util.hpp"
 
 namespace gavamoe {
 namespace {
 
+// Review-like sentences, the same every run (the text library cannot use the data library's
+// synthetic datasets).
 std::vector<std::string> corpus() {
-  SynthOptions options;
-  options.records = 1500;
+  const std::vector<std::string> features = {"sound quality", "tone",    "neck", "strings",
+                                             "price",         "pickups", "case", "tuning pegs"};
+  const std::vector<std::string> opinions = {"warm",  "really clear", "smooth", "cheap",
+                                             "great", "noisy",        "solid",  "easy to use"};
   std::vector<std::string> sentences;
-  for (const Record& record : make_synthetic_dataset(options).records)
-    sentences.push_back(record.explanation);
+  for (int i = 0; i < 1500; ++i)
+    sentences.push_back("the " + features[i % 8] + " is " + opinions[(i / 8) % 8] + " and the " +
+                        features[(i / 64) % 8] + " feels " + opinions[(i * 7) % 8] + " " +
+                        std::to_string(i));
   sentences.push_back(
       "The user has a positive experience with the item, please provide an "
       "explanation for recommending <item> to <user>. <sep>");
@@ -35,7 +41,7 @@ std::string train(const std::string& dir, const std::string& name, int vocab_siz
   return path;
 }
 
-TEST(Tokenizer, TrainingIsDeterministic) {
+TEST(SentencePieceTokenizer, TrainingIsDeterministic) {
   const std::string dir = test::scratch_dir();
   const std::string a = test::read_text(train(dir, "a.model"));
   const std::string b = test::read_text(train(dir, "b.model"));
@@ -43,9 +49,9 @@ TEST(Tokenizer, TrainingIsDeterministic) {
   EXPECT_EQ(a, b);
 }
 
-TEST(Tokenizer, RoundTripsTextAndKeepsSpecialIds) {
+TEST(SentencePieceTokenizer, RoundTripsTextAndKeepsSpecialIds) {
   const std::string dir = test::scratch_dir();
-  const Tokenizer tokenizer(train(dir, "tok.model"));
+  const SentencePieceTokenizer tokenizer(train(dir, "tok.model"));
   EXPECT_EQ(tokenizer.vocab_size(), 400);
   EXPECT_EQ(tokenizer.id_to_piece(0), "<unk>");
   EXPECT_EQ(tokenizer.bos_id(), 1);
@@ -74,11 +80,11 @@ TEST(Tokenizer, RoundTripsTextAndKeepsSpecialIds) {
   EXPECT_THROW(tokenizer.decode({tokenizer.vocab_size()}), Error);
 }
 
-TEST(Tokenizer, BadInputFailsWithoutOutput) {
+TEST(SentencePieceTokenizer, BadInputFailsWithoutOutput) {
   const std::string dir = test::scratch_dir();
   test::write_text(dir + "/junk.model", "not a model");
-  EXPECT_THROW(Tokenizer(dir + "/junk.model"), Error);
-  EXPECT_THROW(Tokenizer(dir + "/missing.model"), Error);
+  EXPECT_THROW(SentencePieceTokenizer(dir + "/junk.model"), Error);
+  EXPECT_THROW(SentencePieceTokenizer(dir + "/missing.model"), Error);
   EXPECT_THROW(train_tokenizer({}, {}, dir + "/empty.model"), Error);
   EXPECT_FALSE(std::filesystem::exists(dir + "/empty.model"));
 }

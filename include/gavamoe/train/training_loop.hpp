@@ -1,0 +1,109 @@
+// The shared training loop: a model, a task that gives losses and validation scores, and the
+// machinery around them (seeded order, accumulation, AdamW, schedules, clipping, checkpoints
+// with exact resume, early stopping, progress, the training log).
+//
+// A task (TrainingTask) owns its examples; the loop only sees their count and positions.
+// Every epoch shuffles the positions 0..size-1 with a seed of (seed, epoch); consecutive
+// `batch_size` positions form a micro-batch and `grad_accum` micro-batches one optimizer step.
+// The loss of a step is the summed loss of its micro-batches divided by the summed weight of
+// their examples (weight(): 1 for one target per example, the target-token count for text), so
+// accumulation gives the same step as one large batch. Before each micro-batch the loop seeds
+// LibTorch (dropout) with (seed, step, micro-batch) and hands the task the same seed for its own
+// draws (negative samples), which is what makes a resumed run continue exactly.
+//
+// Optimiser: AdamW (betas 0.9/0.999, eps 1e-8), weight decay on matrices only. Learning rate:
+// LrSchedule (warm-up, then constant, linear or cosine) times PlateauSchedule's multiplier (cut
+// when the validation score stalls; factor 1 leaves it off). Gradients are clipped to a global
+// norm when grad_clip > 0. Validation: after every epoch, and before the first one when
+// validate_first is set (UniRec's order: its first evaluation precedes any training); the best
+// score's weights are kept, and `patience` validations in a row without a better score stop the
+// run (strictly better; UniRec's early_stop max_step 5 is patience 6).
+//
+// Run folder: train_log.jsonl (every log_every steps a training line {step, epoch, loss, lr,
+// examples_per_s}; after every validation {step, epoch, val, <details>}) and checkpoint/
+// (weights.safetensors: the trainable parameters by name; best.safetensors; optimizer.pt;
+// state.json: step, epoch, position, best score and epoch, validations, plateau state, timing,
+// the log so far), replaced as a whole every checkpoint_every steps and after every
+// validation. On the CPU a resumed run ends with bit-identical weights to an uninterrupted one.
+// When the loop returns, the model holds the best validation's weights.
+//
+// The gavamoe train explainer loop (explainer_trainer.cpp) predates this one and keeps its own
+// copy of the same design until it is ported onto it; data parallelism lives there for now.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "gavamoe/train/plateau_schedule.hpp"
+
+namespace gavamoe {
+
+struct Validation {
+  double score = 0;        // the early-stopping metric
+  nlohmann::json details;  // object: more metrics for the log (may be empty)
+};
+
+// What the loop trains.
+class TrainingTask {
+ public:
+  virtual ~TrainingTask() = default;
+  // Number of training examples.
+  virtual int64_t size() const = 0;
+  // An example's share of a step's normaliser.
+  virtual double weight(int64_t example) const { return 1.0; }
+  // The summed loss of `examples` (a micro-batch): a scalar that backpropagates. `seed` is for
+  // the task's own random draws.
+  virtual torch::Tensor loss(const std::vector<int64_t>& examples, uint64_t seed) = 0;
+  // The validation score of the model as it is now (the loop puts it in eval mode first and
+  // back in train mode after).
+  virtual Validation validate() = 0;
+};
+
+struct TrainingLoopOptions {
+  std::string name = "train";    // for log messages and the progress label
+  std::string metric = "score";  // name of the validation score in messages
+  int64_t epochs = 10;
+  int64_t batch_size = 16;  // examples per micro-batch
+  int64_t grad_accum = 1;
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  int64_t warmup_steps = 0;
+  std::string schedule = "constant";  // constant | linear | cosine
+  PlateauOptions plateau;             // factor 1: off
+  double grad_clip = 0.0;             // global gradient norm; <= 0: off
+  int64_t patience = 3;               // validations in a row without a better score
+  bool validate_first = false;
+  bool higher_is_better = true;
+  int64_t log_every = 10;
+  int64_t checkpoint_every = 0;  // steps between checkpoints (0: after validations only)
+  uint64_t seed = 1;
+  // Tests of resuming: return right after the checkpoint of this step, as if killed (0: off).
+  int64_t stop_after_steps = 0;
+};
+
+struct TrainingResult {
+  bool stopped = false;  // stop_after_steps ended the run
+  double best_score = 0;
+  int64_t best_epoch = -1;  // epochs trained before the best validation (0: before training)
+  nlohmann::json best_details;
+  int64_t epochs_run = 0;
+  int64_t steps = 0;
+  bool early_stopped = false;
+  std::vector<double> epoch_seconds;  // training time of each finished epoch, validation excluded
+  double validation_seconds = 0;
+};
+
+// Trains `model` (its parameters that require gradients) on `task` with its run folder
+// `run_dir`; `resume` continues from the folder's checkpoint (an Error when there is none or it
+// does not fit the model and the task).
+TrainingResult run_training(torch::nn::Module& model, TrainingTask& task,
+                            const TrainingLoopOptions& options, const std::string& run_dir,
+                            bool resume);
+
+// The seed a checkpointed run started with (a resumed run keeps it), or `fallback`.
+uint64_t checkpoint_seed(const std::string& run_dir, uint64_t fallback);
+
+}  // namespace gavamoe

@@ -1,0 +1,252 @@
+// SASRec and MF training tasks on the shared loop (rec_trainer.hpp).
+// Shapes: B samples, M items, D width, K negatives.
+#include "gavamoe/rec/rec_trainer.hpp"
+
+#include <filesystem>
+#include <numeric>
+
+#include "gavamoe/core/atomic_file.hpp"
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/core/json_file.hpp"
+#include "gavamoe/core/log.hpp"
+#include "gavamoe/model/safetensors.hpp"
+#include "gavamoe/rec/full_ranking.hpp"
+#include "gavamoe/rec/negative_sampler.hpp"
+#include "gavamoe/rec/rec_run.hpp"
+#include "gavamoe/train/device.hpp"
+#include "gavamoe/train/training_loop.hpp"
+
+namespace gavamoe {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kKeyMetric = "ndcg@10";
+
+class RecTask : public TrainingTask {
+ public:
+  RecTask(Recommender& model, const SequenceDataset& data, const LeaveOneOutSplit& split,
+          const RecTrainOptions& options, torch::Device device)
+      : model_(model), data_(data), split_(split), o_(options), device_(device) {
+    if (o_.model == "mf") {
+      std::vector<std::vector<int64_t>> excluded(data.sequences.size());
+      for (size_t u = 0; u < data.sequences.size(); ++u) {
+        const auto& sequence = data.sequences[u];
+        const int64_t known = split.mode == HoldoutMode::original
+                                  ? static_cast<int64_t>(sequence.size())
+                                  : split.training_part[u];
+        excluded[u].assign(sequence.begin(), sequence.begin() + known);
+      }
+      sampler_ =
+          std::make_unique<NegativeSampler>(data.n_items(), o_.negatives, std::move(excluded));
+    }
+  }
+
+  int64_t size() const override { return static_cast<int64_t>(split_.train.size()); }
+
+  torch::Tensor loss(const std::vector<int64_t>& examples, uint64_t seed) override {
+    std::vector<SequenceTarget> targets;
+    std::vector<int64_t> users, positives;
+    for (int64_t e : examples) {
+      const SequenceTarget& t = split_.train[e];
+      targets.push_back(t);
+      users.push_back(t.user);
+      positives.push_back(data_.sequences[t.user][t.position]);
+    }
+    const auto batch =
+        make_user_batch(data_, targets, 0, targets.size(), model_.history_length(), device_);
+    const auto user = model_.user_vectors(batch);  // [B, D]
+    if (!sampler_) {
+      const auto scores = user.matmul(model_.item_vectors().t());  // [B, M]
+      const auto target = torch::tensor(positives, torch::kLong).to(device_).view({-1, 1});
+      return (torch::logsumexp(scores, 1) - scores.gather(1, target).squeeze(1)).sum();
+    }
+    Rng rng(seed);
+    const auto groups = sampler_->groups(users, positives, rng).to(device_);  // [B, 1 + K]
+    const auto items = model_.item_vectors(groups);                           // [B, 1 + K, D]
+    const auto scores = items.matmul(user.unsqueeze(2)).squeeze(2);           // [B, 1 + K]
+    return -torch::log_softmax(scores, 1).select(1, 0).sum();
+  }
+
+  Validation validate() override {
+    const RankingMetrics metrics =
+        evaluate_recommender(model_, data_, split_.validation, o_.eval_batch_size);
+    Validation v;
+    v.details = metrics.means();
+    v.score = v.details.at(kKeyMetric).get<double>();
+    return v;
+  }
+
+ private:
+  Recommender& model_;
+  const SequenceDataset& data_;
+  const LeaveOneOutSplit& split_;
+  const RecTrainOptions& o_;
+  torch::Device device_;
+  std::unique_ptr<NegativeSampler> sampler_;
+};
+
+json run_info(const SequenceDataset& data, const RecTrainOptions& o) {
+  json info = {{"format", "gavamoe-rec"},
+               {"model", o.model},
+               {"data", fs::absolute(data.path).lexically_normal().string()},
+               {"split", holdout_name(o.split)},
+               {"n_users", data.n_users()},
+               {"n_items", data.n_items()},
+               {"users", data.users.size()}};
+  if (o.model == "sasrec") {
+    SasrecOptions s = o.sasrec;
+    s.n_items = data.n_items();
+    info["sasrec"] = s.to_json();
+  } else {
+    MfOptions m = o.mf;
+    m.n_users = data.n_users();
+    m.n_items = data.n_items();
+    info["mf"] = m.to_json();
+  }
+  return info;
+}
+
+json train(const SequenceDataset& data, const RecTrainOptions& o, const std::string& run_dir,
+           bool resume) {
+  const std::string info_path = run_dir + "/" + kRecRunFile;
+  json info;
+  if (resume) {
+    if (!fs::exists(info_path)) throw file_error(run_dir, "not a rec train run (no rec.json)");
+    info = read_json_file(info_path);
+    if (info.value("n_items", int64_t{0}) != data.n_items() ||
+        info.value("n_users", int64_t{0}) != data.n_users())
+      throw file_error(data.path, "does not match the data the run " + run_dir + " started on");
+    if (info.value("model", "") != o.model)
+      throw file_error(info_path,
+                       "is a " + info.value("model", std::string("?")) + " run, not " + o.model);
+  } else {
+    info = run_info(data, o);
+  }
+  const LeaveOneOutSplit split = leave_one_out(data, o.split);
+  if (split.skipped_users > 0)
+    log::warn("rec train: %lld user(s) with a single item have no target and are skipped",
+              static_cast<long long>(split.skipped_users));
+  if (split.validation.empty()) throw file_error(data.path, "no user has a validation target");
+  const torch::Device device = resolve_device(o.device, "rec.device");
+  torch::manual_seed(o.seed);
+  RecommenderPtr model = make_recommender(info, info_path);
+  init_recommender(*model, o.init_std);
+  model->to(device);
+  if (!resume) {
+    make_dirs(run_dir);
+    write_file_atomic(info_path, info.dump(2) + "\n");
+  }
+  int64_t parameters = 0;
+  for (const auto& p : model->parameters()) parameters += p.numel();
+  log::info(
+      "rec train: %s, %lld parameters, %zu training samples, %zu validation users, %zu "
+      "test users, split %s, device %s",
+      o.model.c_str(), static_cast<long long>(parameters), split.train.size(),
+      split.validation.size(), split.test.size(), holdout_name(o.split), device.str().c_str());
+
+  RecTask task(*model, data, split, o, device);
+  TrainingLoopOptions loop;
+  loop.name = "rec train " + o.model;
+  loop.metric = kKeyMetric;
+  loop.epochs = o.epochs;
+  loop.batch_size = o.batch_size;
+  loop.lr = o.lr;
+  loop.weight_decay = o.weight_decay;
+  loop.plateau = o.plateau;
+  loop.grad_clip = o.grad_clip;
+  loop.patience = o.patience;
+  loop.validate_first = o.validate_first;
+  loop.log_every = o.log_every;
+  loop.checkpoint_every = o.checkpoint_every;
+  loop.seed = o.seed;
+  loop.stop_after_steps = o.stop_after_steps;
+  const TrainingResult result = run_training(*model, task, loop, run_dir, resume);
+  if (result.stopped) return {{"stopped", true}};
+
+  std::map<std::string, torch::Tensor> weights;
+  for (const auto& item : model->named_parameters(/*recurse=*/true))
+    weights[item.key()] = item.value().detach();
+  write_safetensors(run_dir + "/" + kRecModelFile, weights, {{"format", "gavamoe-rec"}});
+  const double train_seconds =
+      std::accumulate(result.epoch_seconds.begin(), result.epoch_seconds.end(), 0.0);
+  const json metrics = {
+      {"model", o.model},
+      {"split", holdout_name(o.split)},
+      {"best_epoch", result.best_epoch},
+      {"validation", result.best_details},
+      {"epochs_run", result.epochs_run},
+      {"steps", result.steps},
+      {"early_stopped", result.early_stopped},
+      {"epoch_seconds", result.epoch_seconds},
+      {"seconds_per_epoch",
+       result.epoch_seconds.empty() ? json() : json(train_seconds / result.epoch_seconds.size())},
+      {"train_seconds", train_seconds},
+      {"validation_seconds", result.validation_seconds},
+      {"parameters", parameters},
+      {"samples",
+       {{"train", split.train.size()},
+        {"validation", split.validation.size()},
+        {"test", split.test.size()}}},
+      {"skipped_users", split.skipped_users},
+      {"device", device.str()},
+      {"seed", o.seed}};
+  write_file_atomic(run_dir + "/metrics.json", metrics.dump(2) + "\n");
+  return metrics;
+}
+
+}  // namespace
+
+RecTrainOptions RecTrainOptions::from_config(const RunConfig& config, const std::string& model,
+                                             uint64_t seed) {
+  auto rec = [&config](const std::string& key) -> const json& { return config.at("rec." + key); };
+  RecTrainOptions o;
+  o.model = model.empty() ? rec("model").get<std::string>() : model;
+  if (o.model != "sasrec" && o.model != "mf")
+    throw Error("rec train: the model must be sasrec or mf, got \"" + o.model + "\"");
+  o.split = parse_holdout_mode(rec("split").get<std::string>(), "rec.split");
+  o.epochs = rec("epochs").get<int64_t>();
+  o.patience = rec("patience").get<int64_t>();
+  o.validate_first = rec("validate_first").get<bool>();
+  o.plateau.factor = rec("plateau_factor").get<double>();
+  o.plateau.patience = rec("plateau_patience").get<int64_t>();
+  o.plateau.threshold = rec("plateau_threshold").get<double>();
+  o.weight_decay = rec("weight_decay").get<double>();
+  o.init_std = rec("init_std").get<double>();
+  o.eval_batch_size = rec("eval_batch_size").get<int64_t>();
+  o.log_every = rec("log_every").get<int64_t>();
+  o.checkpoint_every = rec("checkpoint_every").get<int64_t>();
+  o.device = rec("device").get<std::string>();
+  o.sasrec.dim = rec("sasrec_dim").get<int64_t>();
+  o.sasrec.layers = rec("sasrec_layers").get<int64_t>();
+  o.sasrec.heads = rec("sasrec_heads").get<int64_t>();
+  o.sasrec.ffn = rec("sasrec_ffn").get<int64_t>();
+  o.sasrec.max_history = rec("sasrec_max_history").get<int64_t>();
+  o.sasrec.hidden_dropout = rec("sasrec_hidden_dropout").get<double>();
+  o.sasrec.attn_dropout = rec("sasrec_attn_dropout").get<double>();
+  o.sasrec.layer_norm_eps = rec("sasrec_layer_norm_eps").get<double>();
+  o.mf.dim = rec("mf_dim").get<int64_t>();
+  o.negatives = rec("mf_negatives").get<int64_t>();
+  const std::string prefix = o.model + "_";
+  o.lr = rec(prefix + "lr").get<double>();
+  o.batch_size = rec(prefix + "batch_size").get<int64_t>();
+  o.grad_clip = rec(prefix + "grad_clip").get<double>();
+  if (o.eval_batch_size < 1) throw Error("config key 'rec.eval_batch_size' must be at least 1");
+  o.seed = seed;
+  return o;
+}
+
+json train_recommender(const SequenceDataset& data, const RecTrainOptions& options,
+                       const std::string& run_dir) {
+  return train(data, options, run_dir, false);
+}
+
+json resume_recommender(const SequenceDataset& data, const RecTrainOptions& options,
+                        const std::string& run_dir) {
+  RecTrainOptions effective = options;
+  effective.seed = checkpoint_seed(run_dir, options.seed);
+  return train(data, effective, run_dir, true);
+}
+
+}  // namespace gavamoe

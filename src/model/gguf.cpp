@@ -84,9 +84,9 @@ void GgufFile::load_into(const std::string& name, torch::Tensor destination) con
                                 c10::str(torch::IntArrayRef(info.shape)) + ", expected " +
                                 c10::str(destination.sizes()));
   if (!can_dequantize(info.type))
-    throw file_error(path_, "tensor '" + name + "' has type " + ggml_type_label(info.type) +
-                                ", which cannot be dequantised (supported: " +
-                                dequantizable_type_names() + ")");
+    throw file_error(
+        path_, "tensor '" + name + "' has type " + ggml_type_label(info.type) +
+                   ", which cannot be dequantised (supported: " + dequantizable_type_names() + ")");
   torch::NoGradGuard no_grad;
   const bool in_place = destination.scalar_type() == torch::kFloat32 &&
                         destination.device().is_cpu() && destination.is_contiguous();

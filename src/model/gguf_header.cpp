@@ -125,8 +125,8 @@ class HeaderParser {
     const uint64_t kv_count = cursor_.u64("the metadata count");
     // Smallest entries: a key/value is 8 + 4 + 1 bytes, a tensor info 8 + 4 + 4 + 8.
     if (kv_count > cursor_.remaining() / 13)
-      throw file_error(path_, "metadata count " + std::to_string(kv_count) +
-                                  " is more than the file can hold");
+      throw file_error(
+          path_, "metadata count " + std::to_string(kv_count) + " is more than the file can hold");
     if (tensor_count > kGgufMaxTensors || tensor_count > cursor_.remaining() / 24)
       throw file_error(path_, "tensor count " + std::to_string(tensor_count) +
                                   " is more than the file can hold");
@@ -136,8 +136,8 @@ class HeaderParser {
       const std::string where = "the value of " + shown(key);
       const uint32_t type = cursor_.u32("the type of " + shown(key));
       if (!known_value_type(type))
-        throw file_error(path_, "metadata " + shown(key) + " has unknown value type " +
-                                    std::to_string(type));
+        throw file_error(
+            path_, "metadata " + shown(key) + " has unknown value type " + std::to_string(type));
       GgufValue value = parse_value(static_cast<GgufValueType>(type), where, 0);
       if (header.metadata.values.count(key))
         throw file_error(path_, "metadata key " + shown(key) + " appears twice");
@@ -145,8 +145,7 @@ class HeaderParser {
     }
 
     if (const GgufValue* alignment = header.metadata.find("general.alignment")) {
-      if (!alignment->is_integer())
-        throw file_error(path_, "general.alignment must be an integer");
+      if (!alignment->is_integer()) throw file_error(path_, "general.alignment must be an integer");
       const int64_t value = header.metadata.integer("general.alignment");
       if (value <= 0 || (value & (value - 1)) != 0 ||
           static_cast<uint64_t>(value) > kGgufMaxAlignment)
@@ -231,8 +230,8 @@ class HeaderParser {
                                   std::to_string(kGgufMaxArrayDepth) + " levels");
     const uint32_t element_type = cursor_.u32(where + " (array element type)");
     if (!known_value_type(element_type))
-      throw file_error(path_, where + ": array of unknown value type " +
-                                  std::to_string(element_type));
+      throw file_error(path_,
+                       where + ": array of unknown value type " + std::to_string(element_type));
     value.element_type = static_cast<GgufValueType>(element_type);
     value.count = cursor_.u64(where + " (array length)");
     if (value.count > cursor_.remaining() / min_encoded_size(value.element_type))
@@ -325,8 +324,9 @@ class HeaderParser {
                                     std::to_string(data_size) + " bytes)");
       by_offset.push_back(&info);
     }
-    std::sort(by_offset.begin(), by_offset.end(),
-              [](const GgufTensorInfo* a, const GgufTensorInfo* b) { return a->offset < b->offset; });
+    std::sort(
+        by_offset.begin(), by_offset.end(),
+        [](const GgufTensorInfo* a, const GgufTensorInfo* b) { return a->offset < b->offset; });
     for (size_t i = 1; i < by_offset.size(); ++i) {
       const GgufTensorInfo& before = *by_offset[i - 1];
       if (before.nbytes > 0 && before.offset + before.nbytes > by_offset[i]->offset)
@@ -348,10 +348,9 @@ uint64_t raw_element(const GgufValue& array, size_t i, bool& is_signed) {
   const uint8_t* p = array.elements_raw.data() + i * width;
   uint64_t value = 0;
   for (int b = static_cast<int>(width) - 1; b >= 0; --b) value = (value << 8) | p[b];
-  is_signed = array.element_type == GgufValueType::kI8 ||
-              array.element_type == GgufValueType::kI16 ||
-              array.element_type == GgufValueType::kI32 ||
-              array.element_type == GgufValueType::kI64;
+  is_signed =
+      array.element_type == GgufValueType::kI8 || array.element_type == GgufValueType::kI16 ||
+      array.element_type == GgufValueType::kI32 || array.element_type == GgufValueType::kI64;
   if (is_signed && width < 8) {
     const uint64_t sign = uint64_t{1} << (8 * width - 1);
     value = (value ^ sign) - sign;  // sign-extends
@@ -378,7 +377,7 @@ bool integer_type(GgufValueType type) {
 }  // namespace
 
 std::string gguf_value_type_name(GgufValueType type) {
-  static const char* const names[] = {"U8",  "I8",   "U16",    "I16",   "U32", "I32", "F32",
+  static const char* const names[] = {"U8",   "I8",     "U16",   "I16", "U32", "I32", "F32",
                                       "BOOL", "STRING", "ARRAY", "U64", "I64", "F64"};
   const auto index = static_cast<uint32_t>(type);
   return index < 13 ? names[index] : "type " + std::to_string(index);
@@ -467,17 +466,17 @@ const GgmlTypeInfo* ggml_type_info(uint32_t type) {
   // ggml/src/ggml.c type_traits (gguf-py GGML_QUANT_SIZES); ids 4, 5, 31-33 and 36-38 were
   // removed from ggml.
   static const GgmlTypeInfo kTypes[] = {
-      {"F32", 1, 4},       {"F16", 1, 2},      {"Q4_0", 32, 18},    {"Q4_1", 32, 20},
-      {nullptr, 0, 0},     {nullptr, 0, 0},    {"Q5_0", 32, 22},    {"Q5_1", 32, 24},
-      {"Q8_0", 32, 34},    {"Q8_1", 32, 36},   {"Q2_K", 256, 84},   {"Q3_K", 256, 110},
-      {"Q4_K", 256, 144},  {"Q5_K", 256, 176}, {"Q6_K", 256, 210},  {"Q8_K", 256, 292},
+      {"F32", 1, 4},        {"F16", 1, 2},       {"Q4_0", 32, 18},     {"Q4_1", 32, 20},
+      {nullptr, 0, 0},      {nullptr, 0, 0},     {"Q5_0", 32, 22},     {"Q5_1", 32, 24},
+      {"Q8_0", 32, 34},     {"Q8_1", 32, 36},    {"Q2_K", 256, 84},    {"Q3_K", 256, 110},
+      {"Q4_K", 256, 144},   {"Q5_K", 256, 176},  {"Q6_K", 256, 210},   {"Q8_K", 256, 292},
       {"IQ2_XXS", 256, 66}, {"IQ2_XS", 256, 74}, {"IQ3_XXS", 256, 98}, {"IQ1_S", 256, 50},
-      {"IQ4_NL", 32, 18},  {"IQ3_S", 256, 110}, {"IQ2_S", 256, 82}, {"IQ4_XS", 256, 136},
-      {"I8", 1, 1},        {"I16", 1, 2},      {"I32", 1, 4},       {"I64", 1, 8},
-      {"F64", 1, 8},       {"IQ1_M", 256, 56}, {"BF16", 1, 2},      {nullptr, 0, 0},
-      {nullptr, 0, 0},     {nullptr, 0, 0},    {"TQ1_0", 256, 54},  {"TQ2_0", 256, 66},
-      {nullptr, 0, 0},     {nullptr, 0, 0},    {nullptr, 0, 0},     {"MXFP4", 32, 17},
-      {"NVFP4", 64, 36},   {"Q1_0", 128, 18},
+      {"IQ4_NL", 32, 18},   {"IQ3_S", 256, 110}, {"IQ2_S", 256, 82},   {"IQ4_XS", 256, 136},
+      {"I8", 1, 1},         {"I16", 1, 2},       {"I32", 1, 4},        {"I64", 1, 8},
+      {"F64", 1, 8},        {"IQ1_M", 256, 56},  {"BF16", 1, 2},       {nullptr, 0, 0},
+      {nullptr, 0, 0},      {nullptr, 0, 0},     {"TQ1_0", 256, 54},   {"TQ2_0", 256, 66},
+      {nullptr, 0, 0},      {nullptr, 0, 0},     {nullptr, 0, 0},      {"MXFP4", 32, 17},
+      {"NVFP4", 64, 36},    {"Q1_0", 128, 18},
   };
   constexpr uint32_t kCount = sizeof(kTypes) / sizeof(kTypes[0]);
   return type < kCount && kTypes[type].name ? &kTypes[type] : nullptr;

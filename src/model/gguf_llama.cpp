@@ -45,6 +45,11 @@ std::pair<int64_t, std::string> split_layer(const std::string& name, const std::
   return {std::stoll(name.substr(prefix.size(), dot - prefix.size())), name.substr(dot + 1)};
 }
 
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 }  // namespace
 
 LlamaConfig gguf_llama_config(const GgufFile& file) {
@@ -61,14 +66,14 @@ LlamaConfig gguf_llama_config(const GgufFile& file) {
   config.num_key_value_heads =
       positive(file, p + "attention.head_count_kv",
                meta.integer(p + "attention.head_count_kv", config.num_attention_heads));
-  config.head_dim = positive(file, p + "attention.key_length",
-                             meta.integer(p + "attention.key_length",
-                                          config.hidden_size / config.num_attention_heads));
+  config.head_dim = positive(
+      file, p + "attention.key_length",
+      meta.integer(p + "attention.key_length", config.hidden_size / config.num_attention_heads));
   const int64_t value_length = meta.integer(p + "attention.value_length", config.head_dim);
   if (value_length != config.head_dim)
     throw file_error(file.path(), "attention.key_length " + std::to_string(config.head_dim) +
-                                      " differs from value_length " +
-                                      std::to_string(value_length) + " (not supported)");
+                                      " differs from value_length " + std::to_string(value_length) +
+                                      " (not supported)");
   const int64_t rotary = meta.integer(p + "rope.dimension_count", config.head_dim);
   if (rotary != config.head_dim)
     throw file_error(file.path(), p + "rope.dimension_count " + std::to_string(rotary) +
@@ -89,8 +94,8 @@ LlamaConfig gguf_llama_config(const GgufFile& file) {
                      "Llama-3.1-style rope scaling (tensor 'rope_freqs.weight') is not supported "
                      "yet");
   if (meta.integer(p + "expert_count", 0) > 0)
-    throw file_error(file.path(), "mixture-of-experts GGUF files (" + p +
-                                      "expert_count) are not supported");
+    throw file_error(file.path(),
+                     "mixture-of-experts GGUF files (" + p + "expert_count) are not supported");
   if (file.find_tensor("blk.0.attn_q.bias") || file.find_tensor("blk.0.attn_k.bias"))
     throw file_error(file.path(), "attention biases (blk.0.attn_q.bias) are not supported");
   if (config.num_attention_heads % config.num_key_value_heads != 0 || config.head_dim % 2 != 0)
@@ -151,8 +156,8 @@ void load_gguf_weights(Llama& model, const GgufFile& file) {
     const std::string name = gguf_tensor_name(item.key());
     used.insert(name);
     torch::Tensor destination = item.value();
-    const bool query = name.size() > 13 && name.compare(name.size() - 13, 13, ".attn_q.weight") == 0;
-    const bool key = name.size() > 13 && name.compare(name.size() - 13, 13, ".attn_k.weight") == 0;
+    const bool query = ends_with(name, ".attn_q.weight");
+    const bool key = ends_with(name, ".attn_k.weight");
     if (!query && !key) {
       file.load_into(name, destination);
       continue;

@@ -9,7 +9,8 @@ namespace gavamoe {
 BpeVocabulary gguf_bpe_vocabulary(const GgufFile& file) {
   const GgufMetadata& meta = file.metadata();
   const std::string model = meta.string("tokenizer.ggml.model", "");
-  if (model.empty()) throw file_error(file.path(), "no tokenizer in the metadata (tokenizer.ggml.model)");
+  if (model.empty())
+    throw file_error(file.path(), "no tokenizer in the metadata (tokenizer.ggml.model)");
   if (model == "llama")
     throw file_error(file.path(),
                      "SentencePiece vocabularies in GGUF files (tokenizer.ggml.model 'llama') are "

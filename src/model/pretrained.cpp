@@ -91,15 +91,15 @@ std::string resolve_pretrained(const std::string& name) {
   if (fs::is_regular_file(name)) return name;
   if (is_hf_folder(name)) return name;
   std::string names;
-  for (const Alias& alias : aliases()) names += (names.empty() ? "" : ", ") + std::string(alias.name);
+  for (const Alias& alias : aliases())
+    names += (names.empty() ? "" : ", ") + std::string(alias.name);
   if (fs::is_directory(name))
     throw file_error(name, "not a Hugging Face model folder (no config.json)");
   throw Error("model '" + name + "': no such file or folder (give a .gguf file, a Hugging Face " +
               "folder, or one of: " + names + ")");
 }
 
-PretrainedModel load_pretrained(const std::string& name, torch::Dtype dtype,
-                                torch::Device device) {
+PretrainedModel load_pretrained(const std::string& name, torch::Dtype dtype, torch::Device device) {
   PretrainedModel result;
   result.path = resolve_pretrained(name);
   if (fs::is_regular_file(result.path)) {
@@ -117,8 +117,8 @@ PretrainedModel load_pretrained(const std::string& name, torch::Dtype dtype,
   log::info("model %s: %lld layers, hidden %lld, %lld parameters, vocabulary %d (%s)",
             result.path.c_str(), static_cast<long long>(result.config.num_hidden_layers),
             static_cast<long long>(result.config.hidden_size),
-            static_cast<long long>(result.config.num_parameters()),
-            result.tokenizer->vocab_size(), result.tokenizer->kind().c_str());
+            static_cast<long long>(result.config.num_parameters()), result.tokenizer->vocab_size(),
+            result.tokenizer->kind().c_str());
   return result;
 }
 

@@ -20,8 +20,7 @@ TEST(GgufDequantize, EveryFormatEqualsGgufPyBitForBit) {
   if (python.empty()) GTEST_SKIP() << "no venv python (GAVAMOE_PYTHON): gguf-py check skipped";
   const std::string dir = test::scratch_dir();
   const test::CommandResult made = test::run_command(
-      python + " " + test::source_path("tests/golden/make_gguf_dequant_cases.py") + " " + dir,
-      dir);
+      python + " " + test::source_path("tests/golden/make_gguf_dequant_cases.py") + " " + dir, dir);
   if (made.exit_code != 0 && made.err.find("No module named") != std::string::npos)
     GTEST_SKIP() << "the venv lacks numpy or gguf: " << made.err;
   ASSERT_EQ(made.exit_code, 0) << made.err;
@@ -54,9 +53,9 @@ TEST(GgufDequantize, HalfConversionIsExact) {
   EXPECT_EQ(half_to_float(0x0000), 0.0f);
   EXPECT_TRUE(std::signbit(half_to_float(0x8000)));
   EXPECT_EQ(half_to_float(0x3C00), 1.0f);
-  EXPECT_EQ(half_to_float(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
+  EXPECT_EQ(half_to_float(0x0001), std::ldexp(1.0f, -24));     // smallest subnormal
   EXPECT_EQ(half_to_float(0x03FF), std::ldexp(1023.0f, -24));  // largest subnormal
-  EXPECT_EQ(half_to_float(0x0400), std::ldexp(1.0f, -14));  // smallest normal
+  EXPECT_EQ(half_to_float(0x0400), std::ldexp(1.0f, -14));     // smallest normal
   EXPECT_EQ(half_to_float(0xFBFF), -65504.0f);
   EXPECT_TRUE(std::isinf(half_to_float(0x7C00)));
   EXPECT_TRUE(std::isnan(half_to_float(0x7E00)));

@@ -9,10 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "gavamoe/core/error.hpp"
-
 #include "gavamoe/model/gguf.hpp"
 #include "gavamoe/model/gguf_llama.hpp"
-#include "gavamoe/model/hf_checkpoint.hpp"
 #include "model/venv_python.hpp"
 #include "test_util.hpp"
 
@@ -57,7 +55,8 @@ torch::Tensor read_floats(const std::string& path, std::vector<int64_t> shape) {
   const std::string bytes = test::read_text(path);
   torch::Tensor values = torch::empty(shape, torch::kFloat32);
   EXPECT_EQ(bytes.size(), static_cast<size_t>(values.numel() * 4)) << path;
-  std::memcpy(values.data_ptr<float>(), bytes.data(), std::min<size_t>(bytes.size(), values.nbytes()));
+  std::memcpy(values.data_ptr<float>(), bytes.data(),
+              std::min<size_t>(bytes.size(), values.nbytes()));
   return values;
 }
 
@@ -88,8 +87,7 @@ TEST_P(GgufLlama, LogitsEqualTransformersOnTheSameFile) {
   const auto& inputs = meta["inputs"];
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::vector<int64_t> ids = inputs[i].get<std::vector<int64_t>>();
-    const torch::Tensor logits =
-        model->forward(torch::tensor(ids).unsqueeze(0))[0];  // [T, V]
+    const torch::Tensor logits = model->forward(torch::tensor(ids).unsqueeze(0))[0];  // [T, V]
     const torch::Tensor expected =
         read_floats(models.dir + "/" + name + "." + std::to_string(i) + ".f32",
                     {static_cast<int64_t>(ids.size()), 320});
@@ -108,8 +106,8 @@ TEST_P(GgufLlama, ReducedPrecisionLoadIsClose) {
   Llama half = load_gguf_llama(file, torch::kBFloat16);
   EXPECT_EQ(half->embed_tokens->weight.scalar_type(), torch::kBFloat16);
   for (const auto& item : full->named_parameters())
-    EXPECT_TRUE(torch::equal(item.value().to(torch::kBFloat16),
-                             half->named_parameters()[item.key()]))
+    EXPECT_TRUE(
+        torch::equal(item.value().to(torch::kBFloat16), half->named_parameters()[item.key()]))
         << item.key();
 }
 
@@ -126,4 +124,3 @@ TEST(GgufTensorNames, MapToTheHuggingFaceLayout) {
 
 }  // namespace
 }  // namespace gavamoe
-namespace gavamoe { TEST(GgufDebug, Dump) { const GgufFile f(std::string(GAVAMOE_TEST_SCRATCH) + "/gguf-tiny-models/untied.gguf"); Llama m = load_gguf_llama(f); save_hf_checkpoint(m, "/tmp/gg/ours"); } }

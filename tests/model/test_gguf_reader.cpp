@@ -35,7 +35,9 @@ GgufBuilder small_file() {
   b.kv_i32("llama.attention.head_count", 4);
   b.kv_f32("llama.rope.freq_base", 10000.0f);
   b.kv_bool("tokenizer.ggml.add_bos_token", true);
-  b.kv_strings("tokenizer.ggml.tokens", {"a", "b", "\xC4\xA0" "c"});
+  b.kv_strings("tokenizer.ggml.tokens", {"a", "b",
+                                         "\xC4\xA0"
+                                         "c"});
   b.kv_i32s("tokenizer.ggml.token_type", {1, 1, 3});
   b.tensor_f32("a.weight", {3, 2}, {1, 2, 3, 4, 5, 6});
   b.tensor_f32("b.weight", {4}, {-1, -2, -3, -4});
@@ -81,16 +83,17 @@ TEST(GgufReader, ReadsMetadataOfEveryKindAndTheTensorTable) {
   EXPECT_EQ(header.data_start % 32, 0u);
   const GgufMetadata& meta = header.metadata;
   EXPECT_EQ(meta.string("general.architecture"), "llama");
-  EXPECT_EQ(meta.integer("llama.block_count"), 2);  // U32
-  EXPECT_EQ(meta.integer("llama.context_length"), 64);  // U64
+  EXPECT_EQ(meta.integer("llama.block_count"), 2);           // U32
+  EXPECT_EQ(meta.integer("llama.context_length"), 64);       // U64
   EXPECT_EQ(meta.integer("llama.attention.head_count"), 4);  // I32
   EXPECT_EQ(meta.integer("small"), -5);
   EXPECT_DOUBLE_EQ(meta.number("llama.rope.freq_base", 0), 10000.0);
   EXPECT_DOUBLE_EQ(meta.number("double", 0), 0.25);
   EXPECT_DOUBLE_EQ(meta.number("llama.block_count", 0), 2.0);
   EXPECT_TRUE(meta.boolean("tokenizer.ggml.add_bos_token", false));
-  EXPECT_EQ(meta.strings("tokenizer.ggml.tokens"),
-            (std::vector<std::string>{"a", "b", "\xC4\xA0" "c"}));
+  EXPECT_EQ(meta.strings("tokenizer.ggml.tokens"), (std::vector<std::string>{"a", "b",
+                                                                             "\xC4\xA0"
+                                                                             "c"}));
   EXPECT_EQ(meta.integers("tokenizer.ggml.token_type"), (std::vector<int64_t>{1, 1, 3}));
   const GgufValue& nested = *meta.find("nested");
   ASSERT_EQ(nested.arrays.size(), 2u);
@@ -113,7 +116,8 @@ TEST(GgufReader, FileLoadsTensorsAsFloat) {
   b.tensor("h.weight", {4}, 1, std::string(reinterpret_cast<const char*>(halves.data()), 8));
   test::write_text(dir + "/m.gguf", b.bytes());
   const GgufFile file(dir + "/m.gguf");
-  EXPECT_TRUE(torch::equal(file.load("a.weight"), torch::tensor({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}).view({2, 3})));
+  EXPECT_TRUE(torch::equal(file.load("a.weight"),
+                           torch::tensor({1.f, 2.f, 3.f, 4.f, 5.f, 6.f}).view({2, 3})));
   const torch::Tensor h = file.load("h.weight");
   EXPECT_EQ(h[0].item<float>(), 1.0f);
   EXPECT_EQ(h[1].item<float>(), -2.0f);
@@ -122,8 +126,11 @@ TEST(GgufReader, FileLoadsTensorsAsFloat) {
   torch::Tensor into = torch::zeros({2, 3}, torch::kBFloat16);
   file.load_into("a.weight", into);
   EXPECT_EQ(into[1][2].item<float>(), 6.0f);
-  expect_error([&] { file.load_into("a.weight", torch::zeros({3, 2})); }, "has shape",
-               dir + "/m.gguf");
+  expect_error(
+      [&] {
+        file.load_into("a.weight", torch::zeros({3, 2}));
+      },
+      "has shape", dir + "/m.gguf");
   expect_error([&] { file.load("nope"); }, "no tensor 'nope'", dir + "/m.gguf");
 }
 
@@ -176,8 +183,9 @@ TEST(GgufReader, HeaderLiesAreErrors) {
       [&] { parse(with([&](std::string& f) { patch(f, b.kv_count_at, uint64_t{1} << 40); })); },
       "metadata count");
   // A key length of 2^63, then one just past the limit.
-  expect_error([&] { parse(with([&](std::string& f) { patch(f, b.kv_at[0], uint64_t{1} << 63); })); },
-               "at most");
+  expect_error(
+      [&] { parse(with([&](std::string& f) { patch(f, b.kv_at[0], uint64_t{1} << 63); })); },
+      "at most");
   // A string value claiming 1 GiB.
   const size_t arch_value = b.kv_at[0] + 8 + std::string("general.architecture").size() + 4;
   expect_error(
@@ -188,14 +196,12 @@ TEST(GgufReader, HeaderLiesAreErrors) {
   expect_error([&] { parse(with([&](std::string& f) { patch(f, arch_type, uint32_t{99}); })); },
                "unknown value type 99");
   // An array claiming 2^40 strings.
-  const size_t tokens_count =
-      b.kv_at[6] + 8 + std::string("tokenizer.ggml.tokens").size() + 4 + 4;
+  const size_t tokens_count = b.kv_at[6] + 8 + std::string("tokenizer.ggml.tokens").size() + 4 + 4;
   expect_error(
       [&] { parse(with([&](std::string& f) { patch(f, tokens_count, uint64_t{1} << 40); })); },
       "more than the file can hold");
   // A BOOL holding 7.
-  const size_t bool_value =
-      b.kv_at[5] + 8 + std::string("tokenizer.ggml.add_bos_token").size() + 4;
+  const size_t bool_value = b.kv_at[5] + 8 + std::string("tokenizer.ggml.add_bos_token").size() + 4;
   expect_error([&] { parse(with([&](std::string& f) { f[bool_value] = 7; })); }, "BOOL");
   // Tensor table lies.
   const auto& t0 = b.tensor_at[0];
@@ -205,22 +211,23 @@ TEST(GgufReader, HeaderLiesAreErrors) {
                "unknown type 99");
   expect_error([&] { parse(with([&](std::string& f) { patch(f, t0.type, uint32_t{2}); })); },
                "not whole Q4_0 blocks");
+  expect_error([&] { parse(with([&](std::string& f) { patch(f, t0.ne, uint64_t{1} << 40); })); },
+               "extends past the end of the file");
   expect_error(
-      [&] { parse(with([&](std::string& f) { patch(f, t0.ne, uint64_t{1} << 40); })); },
-      "extends past the end of the file");
-  expect_error([&] {
-    parse(with([&](std::string& f) {
-      patch(f, t0.ne, uint64_t{1} << 62);
-      patch(f, t0.ne + 8, uint64_t{1} << 62);
-    }));
-  }, "more elements than 2^63");
+      [&] {
+        parse(with([&](std::string& f) {
+          patch(f, t0.ne, uint64_t{1} << 62);
+          patch(f, t0.ne + 8, uint64_t{1} << 62);
+        }));
+      },
+      "more elements than 2^63");
   expect_error([&] { parse(with([&](std::string& f) { patch(f, t0.offset, uint64_t{4}); })); },
                "not a multiple of the alignment 32");
   expect_error([&] { parse(with([&](std::string& f) { patch(f, t0.offset, ~uint64_t{31}); })); },
                "tensor 'a.weight' extends past the end of the file");
-  expect_error([&] {
-    parse(with([&](std::string& f) { patch(f, b.tensor_at[1].offset, uint64_t{0}); }));
-  }, "overlap");
+  expect_error(
+      [&] { parse(with([&](std::string& f) { patch(f, b.tensor_at[1].offset, uint64_t{0}); })); },
+      "overlap");
 }
 
 TEST(GgufReader, StructuralLimitsAndDuplicates) {

@@ -103,11 +103,11 @@ struct GgufHeader {
 };
 
 // Limits beyond which a file is refused as hostile (valid models stay far below them).
-constexpr uint64_t kGgufMaxStringBytes = 16u << 20;    // one string (chat templates are KBs)
-constexpr uint64_t kGgufMaxNameBytes = 65535;          // a key or tensor name
-constexpr int kGgufMaxArrayDepth = 8;                  // arrays inside arrays
-constexpr uint64_t kGgufMaxArrayStrings = 16u << 20;   // strings in all arrays together
-constexpr uint64_t kGgufMaxNestedArrays = 1u << 16;    // arrays in arrays, all together
+constexpr uint64_t kGgufMaxStringBytes = 16u << 20;   // one string (chat templates are KBs)
+constexpr uint64_t kGgufMaxNameBytes = 65535;         // a key or tensor name
+constexpr int kGgufMaxArrayDepth = 8;                 // arrays inside arrays
+constexpr uint64_t kGgufMaxArrayStrings = 16u << 20;  // strings in all arrays together
+constexpr uint64_t kGgufMaxNestedArrays = 1u << 16;   // arrays in arrays, all together
 constexpr uint64_t kGgufMaxTensors = 1u << 20;
 constexpr uint64_t kGgufMaxAlignment = 1u << 20;
 

@@ -11,10 +11,10 @@
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
-#include "gavamoe/data/prompt_template.hpp"
 #include "gavamoe/infer/generator.hpp"
 #include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
+#include "gavamoe/text/chat_template.hpp"
 #include "gavamoe/text/tokenizer.hpp"
 
 namespace gavamoe::cli {
@@ -62,11 +62,12 @@ void run_generate(const GenerateOptions& options, const RunConfig&, uint64_t see
   const Tokenizer& tokenizer = *loaded_tokenizer;
   const LlamaConfig& config = model->config;
 
-  std::vector<int> prompt_ids;
-  if (tokenizer_adds_bos(options.model) && config.bos_token_id >= 0)
-    prompt_ids.push_back(config.bos_token_id);
-  for (int id : tokenizer.encode(apply_prompt_template(options.prompt_template, options.prompt)))
-    prompt_ids.push_back(id);
+  std::vector<int> prompt_ids = tokenizer.encode(
+      render_chat(options.prompt_template, {{"user", options.prompt}}, true, tokenizer));
+  // BOS as the tokenizer settings say, unless the template wrote it.
+  if (tokenizer_adds_bos(options.model) && config.bos_token_id >= 0 &&
+      (prompt_ids.empty() || prompt_ids.front() != config.bos_token_id))
+    prompt_ids.insert(prompt_ids.begin(), config.bos_token_id);
 
   GenerationOptions generation;
   generation.max_new_tokens = options.max_new_tokens;
@@ -112,8 +113,11 @@ void register_generate(CLI::App& root, CommonOptions& common) {
       ->check(CLI::NonNegativeNumber);
   command->add_option("--decode", options->decode, "greedy, sample or beam")
       ->check(CLI::IsMember({"greedy", "sample", "beam"}));
-  command->add_option("--template", options->prompt_template, "Prompt template: plain or llama-2")
-      ->check(CLI::IsMember(prompt_template_names()));
+  command
+      ->add_option("--template", options->prompt_template,
+                   "Chat template: auto (the model's own), plain, chatml, llama-3, llama-2, "
+                   "mistral, vicuna or phi-3")
+      ->check(CLI::IsMember(chat_template_names()));
   command->add_option("--temperature", options->temperature, "Sampling temperature")
       ->check(CLI::PositiveNumber);
   command->add_option("--top-k", options->top_k, "Sample among the k most likely (0: all)")

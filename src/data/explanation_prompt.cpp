@@ -3,22 +3,28 @@
 
 #include <algorithm>
 
-#include "gavamoe/data/prompt_template.hpp"
+#include "gavamoe/text/chat_template.hpp"
 
 namespace gavamoe {
 namespace {
 
-// Encodes `text`, writing `user` / `item` for each literal "<user>" / "<item>". The pieces
-// between placeholders are encoded on their own without the spaces next to a placeholder:
-// SentencePiece's dummy prefix gives each piece its word boundary back ("▁to"), where
-// encoding " to " alone would give pieces that never occur in running text.
+// Encodes `text`, writing `user` / `item` for each literal "<user>" / "<item>"; the pieces
+// between placeholders are encoded on their own. The spaces next to a placeholder depend on the
+// tokenizer kind. SentencePiece: both are left out, its dummy prefix gives each piece its word
+// boundary back ("\u2581to"), where encoding " to " would give pieces that never occur in
+// running text. Byte-level BPE: the space before a placeholder belongs to the word the
+// placeholder stands for and is left out; the space after it starts the next word and stays
+// (" to" is one token "\u0120to").
 std::vector<int> encode_with_placeholders(const Tokenizer& tokenizer, const std::string& text,
                                           const PlaceholderIds& placeholders) {
   const std::string user = kUserToken, item = kItemToken;
+  const bool sentencepiece = tokenizer.kind() == "sentencepiece";
   std::vector<int> ids;
-  auto encode_piece = [&](size_t begin, size_t end) {
-    while (begin < end && text[begin] == ' ') ++begin;
-    while (end > begin && text[end - 1] == ' ') --end;
+  auto encode_piece = [&](size_t begin, size_t end, bool before_placeholder) {
+    if (sentencepiece)
+      while (begin < end && text[begin] == ' ') ++begin;
+    if (sentencepiece || before_placeholder)
+      while (end > begin && text[end - 1] == ' ') --end;
     if (begin == end) return;
     for (int id : tokenizer.encode(text.substr(begin, end - begin))) ids.push_back(id);
   };
@@ -27,12 +33,12 @@ std::vector<int> encode_with_placeholders(const Tokenizer& tokenizer, const std:
     const size_t at_user = text.find(user, start), at_item = text.find(item, start);
     const size_t at = std::min(at_user, at_item);
     if (at == std::string::npos) break;
-    encode_piece(start, at);
+    encode_piece(start, at, true);
     const bool is_user = at == at_user;
     ids.push_back(is_user ? placeholders.user : placeholders.item);
     start = at + (is_user ? user.size() : item.size());
   }
-  encode_piece(start, text.size());
+  encode_piece(start, text.size(), false);
   return ids;
 }
 
@@ -52,12 +58,12 @@ std::string explanation_prompt_text(const Record& record) {
 
 std::vector<int> encode_prompt(const Tokenizer& tokenizer, const Record& record,
                                const PromptOptions& options) {
-  std::vector<int> ids;
-  if (options.add_bos && options.bos_id >= 0) ids.push_back(options.bos_id);
-  const std::string text =
-      apply_prompt_template(options.template_name, explanation_prompt_text(record));
-  for (int id : encode_with_placeholders(tokenizer, text, placeholder_ids(tokenizer)))
-    ids.push_back(id);
+  const std::string text = render_chat(
+      options.template_name, {{"user", explanation_prompt_text(record)}}, true, tokenizer);
+  std::vector<int> ids = encode_with_placeholders(tokenizer, text, placeholder_ids(tokenizer));
+  // A template that writes BOS itself (llama-2, llama-3) already gave it.
+  if (options.add_bos && options.bos_id >= 0 && (ids.empty() || ids.front() != options.bos_id))
+    ids.insert(ids.begin(), options.bos_id);
   return ids;
 }
 

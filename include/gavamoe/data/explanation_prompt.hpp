@@ -3,13 +3,18 @@
 // Prompt text (the paper's, with the two placeholders standing for the user and the item):
 //   "The user has a positive experience with the item, the item has {feature} features,
 //    please provide an explanation for recommending <item> to <user>."
-// ("negative" when rating < 3), wrapped in the prompt template (plain | llama-2). Tokens:
+// ("negative" when rating < 3), as the user message of the chat template `template_name`
+// (text/chat_template.hpp: plain, llama-2, chatml, auto, ...; with the generation prompt, so
+// the explanation is the assistant's turn). Tokens:
 //   [BOS] prompt explanation EOS
+// BOS is added when add_bos says so, unless the template already wrote it.
 // The prompt is encoded in pieces around the placeholders so that each placeholder is exactly
 // one id: the tokenizer's "<user>" / "<item>" pieces when it has them (the project's own
 // tokenizers reserve them), else the virtual ids vocab_size and vocab_size + 1, which
-// Llama::embed replaces before any table lookup. The spaces next to a placeholder are left to
-// the tokenizer's dummy prefix ("recommending", <item>, "to", <user>, ".").
+// Llama::embed replaces before any table lookup. SentencePiece: the spaces next to a
+// placeholder are left to the tokenizer's dummy prefix ("recommending", <item>, "to", <user>,
+// "."). Byte-level BPE: the space before a placeholder goes with it, the one after starts the
+// next word ("recommending", <item>, " to", <user>, ".").
 // The explanation is encoded on its own, so it starts a word as generated text does. The
 // prompt is never cut: the explanation is truncated so that the whole example fits max_length
 // tokens (EOS kept), and a record whose prompt alone (plus EOS) does not fit gives no example.

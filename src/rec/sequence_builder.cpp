@@ -132,12 +132,17 @@ SequenceDataset build_sequence_dataset(
   std::sort(by_catalogue.begin(), by_catalogue.end(),
             [&](size_t a, size_t b) { return item_source[a] < item_source[b]; });
   std::vector<std::string> titles;
-  for (size_t k : by_catalogue)
-    titles.push_back(catalogue[item_source[k]].metadata.value("title", std::string()));
+  for (size_t k : by_catalogue) {
+    const nlohmann::json& metadata = catalogue[item_source[k]].metadata;
+    const auto title = metadata.is_object() ? metadata.find("title") : metadata.end();
+    titles.push_back(title != metadata.end() && title->is_string() ? title->get<std::string>()
+                                                                   : std::string());
+  }
   report.titles_renamed = make_titles_unique(titles);
   std::vector<nlohmann::json> lines(item_source.size());
   for (size_t r = 0; r < by_catalogue.size(); ++r) {
     nlohmann::json line = catalogue[item_source[by_catalogue[r]]].metadata;
+    if (line.is_null()) line = nlohmann::json::object();
     if (!titles[r].empty()) line["title"] = titles[r];
     lines[by_catalogue[r]] = std::move(line);
   }

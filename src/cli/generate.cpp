@@ -1,10 +1,17 @@
-// `gavamoe generate`: runs a Hugging Face Llama folder (config.json, safetensors,
-// tokenizer.model) on one prompt, in float32 or (--dtype) bfloat16/float16. An exported
-// explainer folder works too: its experts route by --cluster, and the prompt is plain text (no
-// user/item placeholders). With --json,
-// stdout is exactly one line {"prompt_ids": [...], "output_ids": [...], "text": "..."}: the
-// model input (BOS first when the tokenizer settings say so, the Llama default), the new tokens
-// (with the stop token), and the new text. Logs go to stderr.
+// `gavamoe generate`: runs a pretrained model on one prompt, in float32 or (--dtype)
+// bfloat16/float16. --model is anything model/pretrained.hpp resolves: the alias "smollm2", a
+// GGUF file, or a Hugging Face folder (config.json, safetensors, tokenizer.json or
+// tokenizer.model); an exported explainer folder works too (its experts route by --cluster,
+// the prompt is plain text without user/item placeholders).
+//
+// Without --chat the prompt is encoded as given (BOS first when the tokenizer adds BOS). With
+// --chat (implied by a --template other than plain) it is one user turn, after an optional
+// --system turn, rendered by the chat template (--template, default auto: the model's own) and
+// encoded without a second BOS. Generation stops after the tokenizer's end-of-generation ids or
+// the config's EOS. With --json, stdout is exactly one line {"prompt_ids": [...],
+// "output_ids": [...], "text": "..."}: the model input, the new tokens (with the stop token),
+// and the new text (special tokens left out). Logs go to stderr.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "gavamoe/cli/command.hpp"
@@ -13,7 +20,7 @@
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/infer/generator.hpp"
 #include "gavamoe/model/explainer.hpp"
-#include "gavamoe/model/hf_checkpoint.hpp"
+#include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/text/chat_template.hpp"
 #include "gavamoe/text/tokenizer.hpp"
 
@@ -25,7 +32,9 @@ struct GenerateOptions {
   std::string prompt;
   int64_t max_new_tokens = 30;
   std::string decode = "greedy";
-  std::string prompt_template = "plain";
+  std::string prompt_template;  // "": plain, or auto with --chat
+  bool chat = false;
+  std::string system;
   double temperature = 0.7;
   int64_t top_k = 0;
   double top_p = 1.0;
@@ -42,36 +51,66 @@ torch::Dtype parse_dtype(const std::string& name) {
   return torch::kFloat32;
 }
 
-// The model of `dir` and, for an exported explainer, the routing of --cluster (both the hard
-// cluster and its one-hot weights, so either gating works).
-std::pair<Llama, Routing> load_model(const GenerateOptions& options) {
-  if (!is_exported_explainer(options.model))
-    return {load_llama(options.model, parse_dtype(options.dtype)), {}};
-  Explainer explainer = load_exported_explainer(options.model, parse_dtype(options.dtype));
+// The model, its tokenizer and, for an exported explainer, the routing of --cluster (both the
+// hard cluster and its one-hot weights, so either gating works).
+struct LoadedModel {
+  Llama model{nullptr};
+  std::shared_ptr<Tokenizer> tokenizer;
+  Routing routing;
+};
+
+LoadedModel load_model(const GenerateOptions& options) {
+  const torch::Dtype dtype = parse_dtype(options.dtype);
+  if (!is_exported_explainer(options.model)) {
+    PretrainedModel pretrained = load_pretrained(options.model, dtype);
+    return {pretrained.model, pretrained.tokenizer, {}};
+  }
+  Explainer explainer = load_exported_explainer(options.model, dtype);
   const int64_t clusters = explainer->options.n_clusters;
   if (options.cluster < 0 || options.cluster >= clusters)
     throw Error("--cluster " + std::to_string(options.cluster) + " is not a cluster of " +
                 options.model + " (it has " + std::to_string(clusters) + ")");
   const torch::Tensor cluster = torch::tensor({options.cluster});
-  return {explainer->llama, {cluster, torch::one_hot(cluster, clusters).to(torch::kFloat32)}};
+  return {explainer->llama,
+          load_tokenizer(options.model),
+          {cluster, torch::one_hot(cluster, clusters).to(torch::kFloat32)}};
+}
+
+// The model input: the prompt as given, or rendered as a chat.
+std::vector<int> prompt_ids(const GenerateOptions& options, const Tokenizer& tokenizer) {
+  const bool chat =
+      options.chat || (!options.prompt_template.empty() && options.prompt_template != "plain");
+  if (!chat) {
+    if (!options.system.empty()) throw Error("--system needs --chat");
+    return encode_chat_prompt(tokenizer, options.prompt);
+  }
+  std::vector<ChatMessage> messages;
+  if (!options.system.empty()) messages.push_back({"system", options.system});
+  messages.push_back({"user", options.prompt});
+  const std::string name = resolve_chat_template(
+      options.prompt_template.empty() ? "auto" : options.prompt_template, tokenizer);
+  const std::string rendered = render_chat(name, messages, true, tokenizer);
+  log::debug("generate: chat template %s renders %s", name.c_str(), rendered.c_str());
+  return encode_chat_prompt(tokenizer, rendered);
+}
+
+// Stop after the tokenizer's end-of-turn ids and the config's EOS, each once.
+std::vector<int> stop_tokens(const Tokenizer& tokenizer, const LlamaConfig& config) {
+  std::vector<int> stops = tokenizer.end_of_generation_ids();
+  for (int id : config.eos_token_ids)
+    if (std::find(stops.begin(), stops.end(), id) == stops.end()) stops.push_back(id);
+  return stops;
 }
 
 void run_generate(const GenerateOptions& options, const RunConfig&, uint64_t seed) {
-  auto [model, routing] = load_model(options);
-  const std::unique_ptr<Tokenizer> loaded_tokenizer = load_tokenizer(options.model);
-  const Tokenizer& tokenizer = *loaded_tokenizer;
-  const LlamaConfig& config = model->config;
-
-  std::vector<int> prompt_ids = tokenizer.encode(
-      render_chat(options.prompt_template, {{"user", options.prompt}}, true, tokenizer));
-  // BOS as the tokenizer settings say, unless the template wrote it.
-  if (tokenizer_adds_bos(options.model) && config.bos_token_id >= 0 &&
-      (prompt_ids.empty() || prompt_ids.front() != config.bos_token_id))
-    prompt_ids.insert(prompt_ids.begin(), config.bos_token_id);
+  LoadedModel loaded = load_model(options);
+  const Tokenizer& tokenizer = *loaded.tokenizer;
+  Llama& model = loaded.model;
+  const std::vector<int> prompt = prompt_ids(options, tokenizer);
 
   GenerationOptions generation;
   generation.max_new_tokens = options.max_new_tokens;
-  generation.stop_tokens = config.eos_token_ids;
+  generation.stop_tokens = stop_tokens(tokenizer, model->config);
   generation.seed = seed;
   generation.sampling.repetition_penalty = options.repetition_penalty;
   if (options.decode == "sample") {
@@ -82,13 +121,14 @@ void run_generate(const GenerateOptions& options, const RunConfig&, uint64_t see
   } else if (options.decode == "beam") {
     generation.num_beams = options.beams;
   }
-  log::info("generate: %zu prompt tokens, up to %lld new (%s)", prompt_ids.size(),
+  log::info("generate: %zu prompt tokens, up to %lld new (%s)", prompt.size(),
             static_cast<long long>(options.max_new_tokens), options.decode.c_str());
-  const std::vector<int> output_ids = generate(model, {prompt_ids}, generation, routing).tokens[0];
+  const std::vector<int> output_ids =
+      generate(model, {prompt}, generation, loaded.routing).tokens[0];
   const std::string text = tokenizer.decode(output_ids, true);
   if (options.json) {
     const nlohmann::ordered_json line = {
-        {"prompt_ids", prompt_ids}, {"output_ids", output_ids}, {"text", text}};
+        {"prompt_ids", prompt}, {"output_ids", output_ids}, {"text", text}};
     std::printf(
         "%s\n",
         line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
@@ -102,21 +142,25 @@ void run_generate(const GenerateOptions& options, const RunConfig&, uint64_t see
 void register_generate(CLI::App& root, CommonOptions& common) {
   auto options = std::make_shared<GenerateOptions>();
   CLI::App* command =
-      root.add_subcommand("generate", "Run a Hugging Face Llama folder on a prompt");
+      root.add_subcommand("generate", "Run a pretrained model (GGUF, Hugging Face) on a prompt");
   command
       ->add_option("--model", options->model,
-                   "Folder with config.json, safetensors, tokenizer.model (a Llama or an exported "
-                   "explainer)")
+                   "smollm2, a .gguf file, or a Hugging Face folder (config.json, safetensors, "
+                   "tokenizer.json or tokenizer.model; a Llama or an exported explainer)")
       ->required();
-  command->add_option("--prompt", options->prompt, "Prompt text")->required();
+  command->add_option("--prompt", options->prompt, "Prompt text (with --chat: the user turn)")
+      ->required();
+  command->add_flag("--chat", options->chat,
+                    "Render the prompt as a user turn with the chat template (--template)");
+  command->add_option("--system", options->system, "System turn before the prompt (--chat)");
   command->add_option("--max-new-tokens", options->max_new_tokens, "Most new tokens")
       ->check(CLI::NonNegativeNumber);
   command->add_option("--decode", options->decode, "greedy, sample or beam")
       ->check(CLI::IsMember({"greedy", "sample", "beam"}));
   command
       ->add_option("--template", options->prompt_template,
-                   "Chat template: auto (the model's own), plain, chatml, llama-3, llama-2, "
-                   "mistral, vicuna or phi-3")
+                   "Chat template: auto (the model's own; the default with --chat), plain (the "
+                   "default without), chatml, llama-3, llama-2, mistral, vicuna or phi-3")
       ->check(CLI::IsMember(chat_template_names()));
   command->add_option("--temperature", options->temperature, "Sampling temperature")
       ->check(CLI::PositiveNumber);

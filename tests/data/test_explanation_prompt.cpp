@@ -1,5 +1,6 @@
 // Explanation prompt: the paper's sentence, placeholders as single ids (reserved pieces of the
-// project's tokenizer, or virtual ids past the vocabulary), templates, and the training
+// project's tokenizer, or virtual ids past the vocabulary), their spaces for SentencePiece and
+// byte-level BPE, templates, and the training
 // example's truncation (prompt never cut, explanation cut, EOS kept, too-long prompt skipped).
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include "gavamoe/data/synth.hpp"
 #include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "test_util.hpp"
+#include "text/tiny_bpe.hpp"
 
 namespace gavamoe {
 namespace {
@@ -121,6 +123,39 @@ TEST(ExplanationPrompt, TemplateWrapsThePrompt) {
   EXPECT_EQ(tokenizer.decode(std::vector<int>(user_at + 1, ids.end())), ". [/INST]");
   options.template_name = "chat";
   EXPECT_THROW(encode_prompt(tokenizer, sample_record(), options), Error);
+}
+
+// Byte-level BPE has no dummy prefix: " to" is the one token "\u0120to", and the space before
+// a placeholder goes with the word the placeholder stands for. The ids are those of the same
+// sentence with each placeholder written as a word (" Zed"), the placeholder in its place.
+TEST(ExplanationPrompt, ByteLevelBpeKeepsTheSpaceAfterAPlaceholder) {
+  const std::string space = "\u0120";
+  const auto tokenizer = test::tiny_bpe(
+      {"<s>", "</s>"}, "",
+      {{space, "t"}, {space + "t", "o"}, {space, "Z"}, {space + "Z", "ed"}, {"e", "d"}}, 0, 1);
+  const PlaceholderIds placeholders = placeholder_ids(*tokenizer);
+  PromptOptions options;
+  options.add_bos = false;
+  const std::vector<int> ids = encode_prompt(*tokenizer, sample_record(), options);
+  const auto item_at = std::find(ids.begin(), ids.end(), placeholders.item);
+  const auto user_at = std::find(ids.begin(), ids.end(), placeholders.user);
+  ASSERT_NE(item_at, ids.end());
+  ASSERT_NE(user_at, ids.end());
+  EXPECT_EQ(std::vector<int>(item_at + 1, user_at),
+            std::vector<int>{tokenizer->piece_to_id(space + "to")});
+  EXPECT_EQ(tokenizer->decode(std::vector<int>(ids.begin(), item_at)),
+            "The user has a positive experience with the item, the item has sound quality "
+            "features, please provide an explanation for recommending");
+
+  std::string text = explanation_prompt_text(sample_record());
+  for (const std::string placeholder : {"<item>", "<user>"})
+    text.replace(text.find(" " + placeholder), placeholder.size() + 1, " Zed");
+  const std::vector<int> zed = tokenizer->encode(" Zed");
+  ASSERT_EQ(zed.size(), 1u);
+  std::vector<int> replaced = ids;
+  std::replace(replaced.begin(), replaced.end(), placeholders.item, zed[0]);
+  std::replace(replaced.begin(), replaced.end(), placeholders.user, zed[0]);
+  EXPECT_EQ(replaced, tokenizer->encode(text));
 }
 
 TEST(ExplanationPrompt, ExplanationIsTruncatedNeverThePrompt) {

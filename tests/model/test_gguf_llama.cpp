@@ -3,6 +3,7 @@
 // into a Llama whose logits equal transformers' on the same files within 1e-4.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -32,7 +33,8 @@ const TinyModels& tiny_models() {
       result.skip_reason = "no venv python (GAVAMOE_PYTHON): transformers check skipped";
       return result;
     }
-    const std::string dir = std::string(GAVAMOE_TEST_SCRATCH) + "/gguf-tiny-models";
+    const std::string dir = std::string(GAVAMOE_TEST_SCRATCH) + "/gguf-tiny-models." +
+                            std::to_string(::getpid());  // one per parallel test process
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     const test::CommandResult made = test::run_command(

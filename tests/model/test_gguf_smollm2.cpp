@@ -5,6 +5,7 @@
 // tokens, and the reference numbers of the research note as a sanity check.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -39,7 +40,8 @@ Reference make_reference(const std::string& gguf) {
   Reference reference;
   const std::string python = test::venv_python();
   if (!python.empty()) {
-    const std::string dir = std::string(GAVAMOE_TEST_SCRATCH) + "/gguf-smollm2-reference";
+    const std::string dir = std::string(GAVAMOE_TEST_SCRATCH) + "/gguf-smollm2-reference." +
+                            std::to_string(::getpid());  // one per parallel test process
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     const test::CommandResult made = test::run_command(

@@ -5,7 +5,10 @@
 // that need it skip; a failing script fails them.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
@@ -24,6 +27,22 @@ struct HfReference {
   std::string error;  // why the script failed (fail), or ""
 };
 
+// An exclusive flock(2) on `path`, released when it goes out of scope.
+class FileLock {
+ public:
+  explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_CREAT | O_RDWR, 0644)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~FileLock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 inline const HfReference& hf_reference() {
   static const HfReference reference = [] {
     HfReference r;
@@ -37,6 +56,10 @@ inline const HfReference& hf_reference() {
     const size_t key = std::hash<std::string>()(read_text(script) + "|" + datasets);
     r.dir = std::string(GAVAMOE_TEST_SCRATCH) + "/text-hf-reference/" + std::to_string(key);
     const std::string result = r.dir + "/reference.json";
+    // Test processes run in parallel: the first makes the reference, the others wait for it
+    // instead of removing and rewriting the folder under it.
+    std::filesystem::create_directories(std::filesystem::path(r.dir).parent_path());
+    const FileLock lock(r.dir + ".lock");
     if (!std::filesystem::exists(result)) {
       std::filesystem::remove_all(r.dir);
       std::filesystem::create_directories(r.dir);

@@ -83,7 +83,9 @@ DataCheck check_dataset(const Dataset& dataset) {
     const int64_t n = static_cast<int64_t>(positions.size());
     const std::string name = subset_name(subset);
     DataFinding pairs{name + " records whose (user, item) is also in train", 0, n, true};
-    DataFinding texts{name + " explanations that occur verbatim in train", 0, n, true};
+    // Short sentences recur across reviewers ("great quality"); only the same user's copy is a
+    // recital a model can learn, so only that one counts as a leak.
+    DataFinding texts{name + " explanations that occur verbatim in train", 0, n, false};
     DataFinding user_texts{name + " explanations the same user wrote verbatim in train", 0, n,
                            true};
     for (int64_t r : positions) {

@@ -68,6 +68,8 @@ TEST(DataCheck, CountsEveryPlantedProblem) {
   EXPECT_EQ(test_pairs.out_of, 3);
   EXPECT_EQ(test_pairs.examples, std::vector<std::string>{"user U3, item I2: \"fine strings\""});
   EXPECT_EQ(finding(check, "test explanations that occur verbatim in train").count, 2);
+  EXPECT_FALSE(finding(check, "test explanations that occur verbatim in train").leak);
+  EXPECT_TRUE(finding(check, "test explanations the same user wrote verbatim in train").leak);
   EXPECT_EQ(finding(check, "test explanations the same user wrote verbatim in train").count, 2);
 }
 

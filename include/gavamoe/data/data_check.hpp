@@ -3,8 +3,9 @@
 // On one fold of a dataset: (user, item) pairs that occur twice, pairs present in two
 // partitions, validation or test explanations that occur verbatim in training (overall and by
 // the same user: a model can recite them), and ratings outside 1..5 or not integral. Each
-// finding has a count and a few examples. A split "leaks" when a pair or an explanation of
-// validation/test is in training.
+// finding has a count and a few examples. A split "leaks" when a validation/test pair is in
+// training, or a validation/test explanation was written verbatim by the same user in training
+// (a copy by another user is reported, not counted as a leak: short sentences recur).
 #pragma once
 
 #include <cstdint>

@@ -1,58 +1,15 @@
-// GgufFile: mmap, header validation, dequantised tensor access.
+// GgufFile: the mapped file, header validation, dequantised tensor access.
 #include "gavamoe/model/gguf.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <torch/torch.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/model/dequantize.hpp"
 
 namespace gavamoe {
-namespace {
-
-struct FileDescriptor {
-  int fd;
-  ~FileDescriptor() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
-}  // namespace
-
-GgufFile::GgufFile(const std::string& path) : path_(path) {
-  FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) throw file_error(path, std::string("cannot open: ") + std::strerror(errno));
-  struct stat info {};
-  if (::fstat(file.fd, &info) != 0)
-    throw file_error(path, std::string("cannot stat: ") + std::strerror(errno));
-  if (!S_ISREG(info.st_mode)) throw file_error(path, "not a regular file");
-  mapping_size_ = static_cast<size_t>(info.st_size);
-  if (mapping_size_ == 0) {
-    header_ = parse_gguf_header(nullptr, 0, path);  // throws the "truncated" error
-    return;
-  }
-  void* mapping = ::mmap(nullptr, mapping_size_, PROT_READ, MAP_PRIVATE, file.fd, 0);
-  if (mapping == MAP_FAILED)
-    throw file_error(path, std::string("cannot map: ") + std::strerror(errno));
-  mapping_ = mapping;
-  bytes_ = static_cast<const uint8_t*>(mapping_);
-  try {
-    header_ = parse_gguf_header(bytes_, mapping_size_, path);
-  } catch (...) {
-    ::munmap(mapping_, mapping_size_);
-    throw;
-  }
+GgufFile::GgufFile(const std::string& path) : path_(path), file_(path) {
+  header_ = parse_gguf_header(file_.data(), file_.size(), path);
   for (size_t i = 0; i < header_.tensors.size(); ++i) index_[header_.tensors[i].name] = i;
-}
-
-GgufFile::~GgufFile() {
-  if (mapping_) ::munmap(mapping_, mapping_size_);
 }
 
 const GgufTensorInfo* GgufFile::find_tensor(const std::string& name) const {
@@ -67,7 +24,7 @@ const GgufTensorInfo& GgufFile::tensor(const std::string& name) const {
 }
 
 const uint8_t* GgufFile::data(const GgufTensorInfo& info) const {
-  return bytes_ + header_.data_start + info.offset;
+  return file_.data() + header_.data_start + info.offset;
 }
 
 torch::Tensor GgufFile::load(const std::string& name) const {

@@ -1,14 +1,8 @@
-// Safetensors reader (mmap + validated header) and atomic writer.
+// Safetensors reader (mapped file + validated header) and atomic writer.
 #include "gavamoe/model/safetensors.hpp"
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "gavamoe/core/atomic_file.hpp"
@@ -39,47 +33,15 @@ std::string dtype_name(torch::Dtype dtype, const std::string& path, const std::s
                              " cannot be written to safetensors");
 }
 
-struct FileDescriptor {
-  int fd;
-  ~FileDescriptor() {
-    if (fd >= 0) ::close(fd);
-  }
-};
-
 }  // namespace
 
-SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path) {
-  FileDescriptor file{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
-  if (file.fd < 0) throw file_error(path, std::string("cannot open: ") + std::strerror(errno));
-  struct stat info {};
-  if (::fstat(file.fd, &info) != 0)
-    throw file_error(path, std::string("cannot stat: ") + std::strerror(errno));
-  if (!S_ISREG(info.st_mode)) throw file_error(path, "not a regular file");
-  const uint64_t file_size = static_cast<uint64_t>(info.st_size);
-  if (file_size < 8) {
-    parse_safetensors_header(nullptr, file_size, path);  // throws the "too short" error
-  }
-  mapping_size_ = static_cast<size_t>(file_size);
-  void* mapping = ::mmap(nullptr, mapping_size_, PROT_READ, MAP_PRIVATE, file.fd, 0);
-  if (mapping == MAP_FAILED)
-    throw file_error(path, std::string("cannot map: ") + std::strerror(errno));
-  mapping_ = mapping;
-  try {
-    const auto* bytes = static_cast<const uint8_t*>(mapping_);
-    SafetensorsHeader header = parse_safetensors_header(bytes, file_size, path);
-    data_ = bytes + header.data_start;
-    metadata_ = std::move(header.metadata);
-    for (auto& [name, parsed] : header.entries)
-      entries_[name] = SafetensorsEntry{dtype_from_name(parsed.dtype), std::move(parsed.shape),
-                                        parsed.begin, parsed.end};
-  } catch (...) {
-    ::munmap(mapping_, mapping_size_);
-    throw;
-  }
-}
-
-SafetensorsReader::~SafetensorsReader() {
-  if (mapping_) ::munmap(mapping_, mapping_size_);
+SafetensorsReader::SafetensorsReader(const std::string& path) : path_(path), file_(path) {
+  SafetensorsHeader header = parse_safetensors_header(file_.data(), file_.size(), path);
+  data_ = file_.data() + header.data_start;
+  metadata_ = std::move(header.metadata);
+  for (auto& [name, parsed] : header.entries)
+    entries_[name] = SafetensorsEntry{dtype_from_name(parsed.dtype), std::move(parsed.shape),
+                                      parsed.begin, parsed.end};
 }
 
 std::vector<std::string> SafetensorsReader::names() const {

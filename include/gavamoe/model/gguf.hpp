@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gavamoe/core/mapped_file.hpp"
 #include "gavamoe/model/gguf_header.hpp"
 
 namespace gavamoe {
@@ -17,12 +18,9 @@ namespace gavamoe {
 class GgufFile {
  public:
   explicit GgufFile(const std::string& path);
-  ~GgufFile();
-  GgufFile(const GgufFile&) = delete;
-  GgufFile& operator=(const GgufFile&) = delete;
 
   const std::string& path() const { return path_; }
-  uint64_t file_size() const { return mapping_size_; }
+  uint64_t file_size() const { return file_.size(); }
   const GgufHeader& header() const { return header_; }
   const GgufMetadata& metadata() const { return header_.metadata; }
   const std::vector<GgufTensorInfo>& tensors() const { return header_.tensors; }
@@ -40,11 +38,9 @@ class GgufFile {
 
  private:
   std::string path_;
+  MappedFile file_;
   GgufHeader header_;
   std::map<std::string, size_t> index_;  // name -> position in header_.tensors
-  const uint8_t* bytes_ = nullptr;
-  void* mapping_ = nullptr;
-  size_t mapping_size_ = 0;
 };
 
 }  // namespace gavamoe

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "gavamoe/core/mapped_file.hpp"
+
 namespace gavamoe {
 
 struct SafetensorsEntry {
@@ -27,9 +29,6 @@ struct SafetensorsEntry {
 class SafetensorsReader {
  public:
   explicit SafetensorsReader(const std::string& path);
-  ~SafetensorsReader();
-  SafetensorsReader(const SafetensorsReader&) = delete;
-  SafetensorsReader& operator=(const SafetensorsReader&) = delete;
 
   const std::string& path() const { return path_; }
   std::vector<std::string> names() const;
@@ -47,11 +46,10 @@ class SafetensorsReader {
   torch::Tensor mapped(const std::string& name) const;
 
   std::string path_;
+  MappedFile file_;
   std::map<std::string, SafetensorsEntry> entries_;
   std::map<std::string, std::string> metadata_;
   const uint8_t* data_ = nullptr;  // start of the data section inside the mapping
-  void* mapping_ = nullptr;
-  size_t mapping_size_ = 0;
 };
 
 // Writes tensors (any device, contiguous or not) in name order, atomically.

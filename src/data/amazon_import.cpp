@@ -20,6 +20,7 @@
 
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/data/normalised_text.hpp"
 #include "gavamoe/data/opinion_lexicon.hpp"
 
 namespace gavamoe {
@@ -179,29 +180,11 @@ std::string lowercase_ascii(std::string text) {
 
 // The clause as an explanation: lowercase, single spaces, no bullets or commas at the ends.
 std::string explanation_text(const std::string& clause) {
-  std::string text;
-  for (char c : lowercase_ascii(clause)) {
-    const bool space = std::isspace(static_cast<unsigned char>(c));
-    if (space && (text.empty() || text.back() == ' ')) continue;
-    text += space ? ' ' : c;
-  }
+  const std::string text = normalised_text(clause);
   const char* const kEdge = " ,-*";
   const size_t begin = text.find_first_not_of(kEdge);
   if (begin == std::string::npos) return "";
   return text.substr(begin, text.find_last_not_of(kEdge) - begin + 1);
-}
-
-// The key under which two reviews count as the same text: lowercase, whitespace runs as one
-// space, no leading or trailing space.
-std::string normalised_review_text(const std::string& text) {
-  std::string key;
-  for (char c : lowercase_ascii(text)) {
-    const bool space = std::isspace(static_cast<unsigned char>(c));
-    if (space && (key.empty() || key.back() == ' ')) continue;
-    key += space ? ' ' : c;
-  }
-  if (!key.empty() && key.back() == ' ') key.pop_back();
-  return key;
 }
 
 void append_utf8(uint32_t code, std::string& out) {
@@ -273,24 +256,6 @@ struct Review {
   std::vector<Clause> clauses;
 };
 
-std::string read_maybe_gzipped(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");  // reads plain files unchanged
-  if (!file) throw file_error(path, std::string("cannot open: ") + std::strerror(errno));
-  std::string text;
-  char buffer[1 << 16];
-  int n = 0;
-  while ((n = gzread(file, buffer, sizeof(buffer))) > 0) text.append(buffer, n);
-  int code = Z_OK;
-  const std::string message = gzerror(file, &code);
-  // A truncated stream ends with Z_BUF_ERROR and no negative return.
-  if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
-    gzclose(file);
-    throw file_error(path, "byte " + std::to_string(text.size()), "cannot decompress: " + message);
-  }
-  gzclose(file);
-  return text;
-}
-
 std::string required_string(const nlohmann::json& review, const char* key, const std::string& path,
                             int64_t line) {
   const auto found = review.find(key);
@@ -328,7 +293,7 @@ std::vector<Review> parse_reviews(const std::string& path) {
     if (time != review.end() && time->is_number_integer()) parsed.time = time->get<int64_t>();
     const auto body = review.find("reviewText");
     if (body != review.end() && body->is_string()) {
-      parsed.text = normalised_review_text(body->get<std::string>());
+      parsed.text = normalised_text(body->get<std::string>());
       for (std::string& clause : split_clauses(decode_html_entities(body->get<std::string>()))) {
         Clause c{std::move(clause), {}};
         c.words = tokenize_words(c.text);
@@ -571,6 +536,24 @@ std::vector<std::string> tokenize_words(const std::string& clause) {
   }
   flush();
   return words;
+}
+
+std::string read_maybe_gzipped(const std::string& path) {
+  gzFile file = gzopen(path.c_str(), "rb");  // reads plain files unchanged
+  if (!file) throw file_error(path, std::string("cannot open: ") + std::strerror(errno));
+  std::string text;
+  char buffer[1 << 16];
+  int n = 0;
+  while ((n = gzread(file, buffer, sizeof(buffer))) > 0) text.append(buffer, n);
+  int code = Z_OK;
+  const std::string message = gzerror(file, &code);
+  // A truncated stream ends with Z_BUF_ERROR and no negative return.
+  if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
+    gzclose(file);
+    throw file_error(path, "byte " + std::to_string(text.size()), "cannot decompress: " + message);
+  }
+  gzclose(file);
+  return text;
 }
 
 AmazonImport import_amazon_reviews(const std::string& path, const AmazonImportOptions& options) {

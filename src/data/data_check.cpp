@@ -1,28 +1,17 @@
 // Data check (see the header): duplicate and cross-partition pairs, recited explanations,
-// rating values. Explanations compare after lower-casing and folding whitespace runs, so a
-// copy that differs only in spacing or case still counts.
+// rating values. Explanations compare by normalised_text, so a copy that differs only in
+// spacing or case still counts.
 #include "gavamoe/data/data_check.hpp"
 
-#include <cctype>
 #include <cmath>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/data/normalised_text.hpp"
 
 namespace gavamoe {
 namespace {
-
-std::string normalised(const std::string& text) {
-  std::string key;
-  for (char c : text) {
-    const bool space = std::isspace(static_cast<unsigned char>(c));
-    if (space && (key.empty() || key.back() == ' ')) continue;
-    key += space ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  if (!key.empty() && key.back() == ' ') key.pop_back();
-  return key;
-}
 
 std::string pair_key(const Record& record) { return record.user + '\t' + record.item; }
 
@@ -74,7 +63,7 @@ DataCheck check_dataset(const Dataset& dataset) {
     const Record& record = records[static_cast<size_t>(r)];
     train_pairs.insert(pair_key(record));
     if (!record.has_text) continue;
-    const std::string text = normalised(record.explanation);
+    const std::string text = normalised_text(record.explanation);
     train_texts.insert(text);
     train_user_texts.insert(record.user + '\t' + text);
   }
@@ -92,7 +81,7 @@ DataCheck check_dataset(const Dataset& dataset) {
       const Record& record = records[static_cast<size_t>(r)];
       if (train_pairs.count(pair_key(record))) add_example(pairs, record);
       if (!record.has_text) continue;
-      const std::string text = normalised(record.explanation);
+      const std::string text = normalised_text(record.explanation);
       if (train_texts.count(text)) add_example(texts, record);
       if (train_user_texts.count(record.user + '\t' + text)) add_example(user_texts, record);
     }

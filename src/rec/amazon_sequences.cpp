@@ -1,35 +1,17 @@
 // Amazon reviews to sequences (amazon_sequences.hpp).
 #include "gavamoe/rec/amazon_sequences.hpp"
 
-#include <zlib.h>
-
-#include <cerrno>
-#include <cstring>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/data/amazon_import.hpp"
 
 namespace gavamoe {
 namespace {
 
 using nlohmann::json;
-
-std::string read_maybe_gzipped(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");  // reads plain files unchanged
-  if (!file) throw file_error(path, std::string("cannot open: ") + std::strerror(errno));
-  std::string text;
-  char buffer[1 << 16];
-  int n = 0;
-  while ((n = gzread(file, buffer, sizeof(buffer))) > 0) text.append(buffer, n);
-  int code = Z_OK;
-  const std::string message = gzerror(file, &code);
-  gzclose(file);
-  if (n < 0 || (code != Z_OK && code != Z_STREAM_END))
-    throw file_error(path, "byte " + std::to_string(text.size()), "cannot decompress: " + message);
-  return text;
-}
 
 // Each non-blank line as a JSON object, with its 1-based number.
 template <typename Visit>

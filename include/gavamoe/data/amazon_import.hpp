@@ -40,6 +40,10 @@ struct AmazonImport {
   int64_t reviews_without_record = 0;
 };
 
+// The whole content of a gzipped or plain file (gzip is detected, not guessed from the name);
+// a truncated or corrupt stream is an error naming the file and the byte.
+std::string read_maybe_gzipped(const std::string& path);
+
 // Reads `path` (.json or .json.gz). Errors name the file and line.
 AmazonImport import_amazon_reviews(const std::string& path, const AmazonImportOptions& options);
 

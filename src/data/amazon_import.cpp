@@ -22,6 +22,7 @@
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/data/normalised_text.hpp"
 #include "gavamoe/data/opinion_lexicon.hpp"
+#include "gavamoe/text/utf8.hpp"
 
 namespace gavamoe {
 namespace {
@@ -187,24 +188,6 @@ std::string explanation_text(const std::string& clause) {
   return text.substr(begin, text.find_last_not_of(kEdge) - begin + 1);
 }
 
-void append_utf8(uint32_t code, std::string& out) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xC0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xE0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  }
-}
-
 // The dumps keep some HTML entities ("&#34;", "&amp;"); their ';' must not end a sentence.
 std::string decode_html_entities(const std::string& text) {
   static const std::pair<const char*, uint32_t> kNamed[] = {
@@ -236,7 +219,7 @@ std::string decode_html_entities(const std::string& text) {
       out += text[i];
       continue;
     }
-    append_utf8(code, out);
+    utf8::append(out, code);
     i = end;
   }
   return out;

@@ -28,6 +28,7 @@
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/text/utf8.hpp"
 
 namespace gavamoe {
 namespace {
@@ -204,24 +205,6 @@ bool valid_utf8(const uint8_t* s, size_t n) {
     i += length;
   }
   return true;
-}
-
-void append_utf8(std::string& out, uint32_t code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xc0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xe0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (code & 0x3f));
-  }
 }
 
 int hex_digit(char c) {
@@ -555,7 +538,7 @@ void Unpickler::push_raw_unicode_escape(std::string_view line) {
   size_t i = 0;
   while (i < line.size()) {
     if (line[i] != '\\') {
-      append_utf8(out, static_cast<uint8_t>(line[i++]));
+      utf8::append(out, static_cast<uint8_t>(line[i++]));
       continue;
     }
     size_t backslashes = 0;
@@ -575,7 +558,7 @@ void Unpickler::push_raw_unicode_escape(std::string_view line) {
       code = code * 16 + static_cast<uint32_t>(digit);
     }
     if (code > 0x10ffff) fail("opcode UNICODE: \\U escape out of range");
-    append_utf8(out, code);
+    utf8::append(out, code);
   }
   push(Kind::string).text = std::move(out);
 }

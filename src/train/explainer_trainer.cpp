@@ -27,11 +27,12 @@
 #include "gavamoe/model/autocast.hpp"
 #include "gavamoe/model/llama_config.hpp"
 #include "gavamoe/model/safetensors.hpp"
-#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "gavamoe/plot/svg.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "gavamoe/train/device.hpp"
 #include "gavamoe/train/explanation_batches.hpp"
 #include "gavamoe/train/lr_schedule.hpp"
+#include "gavamoe/train/seed_mix.hpp"
 
 namespace gavamoe {
 namespace {
@@ -42,14 +43,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kCheckpoint = "checkpoint";
 constexpr const char* kLogName = "train_log.jsonl";
-
-// splitmix64 of a combined with b: independent seeds for (seed, epoch) and (seed, step, ...).
-uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t z = a * 0x9e3779b97f4a7c15ULL + b + 0x632be59bd9b4e019ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -250,7 +243,7 @@ class ExplainerRun {
   std::vector<int64_t> epoch_order(int64_t epoch) const {
     std::vector<int64_t> order(train_.examples.size());
     std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), std::mt19937_64(mix(o_.seed, epoch)));
+    std::shuffle(order.begin(), order.end(), std::mt19937_64(seed_mix(o_.seed, epoch)));
     return order;
   }
 
@@ -286,7 +279,7 @@ class ExplainerRun {
     for (int64_t micro = first; micro < last; ++micro) {
       const auto picks = rank_share(order, micro);
       if (picks.empty()) continue;
-      torch::manual_seed(mix(mix(mix(o_.seed, step_), micro), rank()));
+      torch::manual_seed(seed_mix(seed_mix(seed_mix(o_.seed, step_), micro), rank()));
       const auto batch = make_batch(train_.examples, picks, pad_id_, device_);
       ExplainerLoss loss;
       {

@@ -22,6 +22,7 @@
 #include "gavamoe/core/progress.hpp"
 #include "gavamoe/model/safetensors.hpp"
 #include "gavamoe/train/lr_schedule.hpp"
+#include "gavamoe/train/seed_mix.hpp"
 
 namespace gavamoe {
 namespace {
@@ -32,14 +33,6 @@ using Clock = std::chrono::steady_clock;
 using Weights = std::map<std::string, torch::Tensor>;
 
 constexpr const char* kLogName = "train_log.jsonl";
-
-// splitmix64 of a combined with b: independent seeds for (seed, epoch) and (seed, step, ...).
-uint64_t mix(uint64_t a, uint64_t b) {
-  uint64_t z = a * 0x9e3779b97f4a7c15ULL + b + 0x632be59bd9b4e019ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
@@ -142,7 +135,7 @@ class TrainingRun {
   std::vector<int64_t> epoch_order(int64_t epoch) const {
     std::vector<int64_t> order(task_.size());
     std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), std::mt19937_64(mix(o_.seed, epoch)));
+    std::shuffle(order.begin(), order.end(), std::mt19937_64(seed_mix(o_.seed, epoch)));
     return order;
   }
 
@@ -166,7 +159,7 @@ class TrainingRun {
       const int64_t begin = micro * o_.batch_size;
       const std::vector<int64_t> picks(order.begin() + begin,
                                        order.begin() + std::min(n, begin + o_.batch_size));
-      const uint64_t seed = mix(mix(o_.seed, step_), micro);
+      const uint64_t seed = seed_mix(seed_mix(o_.seed, step_), micro);
       torch::manual_seed(seed);
       const torch::Tensor loss = task_.loss(picks, seed);
       (loss / step_weight).backward();

@@ -1,0 +1,17 @@
+// seed_mix: splitmix64 of `a` combined with `b`, the trainers' way to derive independent seeds
+// from one --seed for each (seed, epoch) data order and each (seed, step, micro-batch, rank)
+// dropout stream, so a resumed run draws exactly what an uninterrupted one would.
+#pragma once
+
+#include <cstdint>
+
+namespace gavamoe {
+
+inline uint64_t seed_mix(uint64_t a, uint64_t b) {
+  uint64_t z = a * 0x9e3779b97f4a7c15ULL + b + 0x632be59bd9b4e019ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace gavamoe

@@ -42,6 +42,28 @@ void write_file_atomic(const std::string& path, const std::string& content) {
   file.commit();
 }
 
+void write_folder_atomic(const std::string& dir,
+                         const std::function<void(const std::filesystem::path& temp_dir)>& fill) {
+  namespace fs = std::filesystem;
+  const fs::path final_dir(dir);
+  const fs::path temp_dir = final_dir.string() + ".tmp-" + std::to_string(::getpid());
+  std::error_code ignored;
+  fs::remove_all(temp_dir, ignored);
+  try {
+    make_dirs(temp_dir.string());
+    fill(temp_dir);
+    if (fs::exists(final_dir)) {
+      if (!fs::is_directory(final_dir) || !fs::is_empty(final_dir))
+        throw file_error(dir, "output folder exists and is not empty");
+      fs::remove(final_dir);
+    }
+    fs::rename(temp_dir, final_dir);
+  } catch (...) {
+    fs::remove_all(temp_dir, ignored);
+    throw;
+  }
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {

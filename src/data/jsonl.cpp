@@ -1,8 +1,6 @@
 // JSON-lines records (both spellings), dataset folders and the seeded 8:1:1 split.
 #include "gavamoe/data/jsonl.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -134,12 +132,7 @@ std::array<std::vector<int64_t>, 3> shuffle_split(int64_t n, uint64_t seed) {
 void write_dataset_folder(const std::string& dir, const std::vector<Record>& records, uint64_t seed,
                           const std::map<std::string, std::string>& extra_files) {
   namespace fs = std::filesystem;
-  const fs::path final_dir(dir);
-  const fs::path temp_dir = final_dir.string() + ".tmp-" + std::to_string(::getpid());
-  std::error_code ignored;
-  fs::remove_all(temp_dir, ignored);
-  try {
-    make_dirs(temp_dir.string());
+  write_folder_atomic(dir, [&](const fs::path& temp_dir) {
     std::ostringstream lines;
     for (const Record& record : records) lines << record_to_json_line(record) << '\n';
     write_file_atomic((temp_dir / kRecordsFileName).string(), lines.str());
@@ -158,16 +151,7 @@ void write_dataset_folder(const std::string& dir, const std::vector<Record>& rec
     }
     for (const auto& [name, content] : extra_files)
       write_file_atomic((temp_dir / name).string(), content);
-    if (fs::exists(final_dir)) {
-      if (!fs::is_directory(final_dir) || !fs::is_empty(final_dir))
-        throw file_error(dir, "output folder exists and is not empty");
-      fs::remove(final_dir);
-    }
-    fs::rename(temp_dir, final_dir);
-  } catch (...) {
-    fs::remove_all(temp_dir, ignored);
-    throw;
-  }
+  });
 }
 
 }  // namespace gavamoe

@@ -1,8 +1,6 @@
 // RecExplainer's sequential folder format: reader, writer, statistics (sequence_dataset.hpp).
 #include "gavamoe/rec/sequence_dataset.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -242,12 +240,7 @@ SequenceDataset read_sequence_folder(const std::string& dir) {
 }
 
 void write_sequence_folder(const std::string& dir, const SequenceDataset& data) {
-  const fs::path final_dir(dir);
-  const fs::path temp_dir = final_dir.string() + ".tmp-" + std::to_string(::getpid());
-  std::error_code ignored;
-  fs::remove_all(temp_dir, ignored);
-  try {
-    make_dirs(temp_dir.string());
+  write_folder_atomic(dir, [&](const fs::path& temp_dir) {
     std::ostringstream sequences;
     for (size_t u = 0; u < data.users.size(); ++u) {
       sequences << data.users[u];
@@ -270,16 +263,7 @@ void write_sequence_folder(const std::string& dir, const SequenceDataset& data) 
       for (const json& user : data.user_metadata) users << user.dump() << '\n';
       write_file_atomic((temp_dir / kUserMetadataFile).string(), users.str());
     }
-    if (fs::exists(final_dir)) {
-      if (!fs::is_directory(final_dir) || !fs::is_empty(final_dir))
-        throw file_error(dir, "output folder exists and is not empty");
-      fs::remove(final_dir);
-    }
-    fs::rename(temp_dir, final_dir);
-  } catch (...) {
-    fs::remove_all(temp_dir, ignored);
-    throw;
-  }
+  });
 }
 
 json sequence_stats(const SequenceDataset& data) {

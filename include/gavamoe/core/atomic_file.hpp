@@ -1,7 +1,9 @@
 // Outputs appear whole or not at all: write to "<path>.tmp-<pid>", then rename.
 #pragma once
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 
 namespace gavamoe {
@@ -27,6 +29,11 @@ class AtomicFile {
 };
 
 void write_file_atomic(const std::string& path, const std::string& content);
+// A whole output folder: `fill` writes its files into a temporary folder next to `dir`, which
+// is then renamed to `dir`. An existing `dir` must be an empty folder; on any error nothing is
+// left behind.
+void write_folder_atomic(const std::string& dir,
+                         const std::function<void(const std::filesystem::path& temp_dir)>& fill);
 std::string read_file(const std::string& path);
 // Creates the folder and its parents; an error names the folder.
 void make_dirs(const std::string& path);

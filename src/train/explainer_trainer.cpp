@@ -297,7 +297,9 @@ class ExplainerRun {
           log::format("train: the loss is not finite at step %lld (epoch %lld); try a "
                       "smaller train.lr or train.grad_clip",
                       static_cast<long long>(step_ + 1), static_cast<long long>(epoch_ + 1)));
-    if (o_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params_, o_.grad_clip);
+    // The norm before clipping is logged; an infinite bound measures without clipping.
+    grad_norm_ = torch::nn::utils::clip_grad_norm_(
+        params_, o_.grad_clip > 0 ? o_.grad_clip : std::numeric_limits<double>::infinity());
     lr_ = schedule_.at(step_);
     for (auto& group : optimizer_->param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr_);
@@ -339,6 +341,7 @@ class ExplainerRun {
                 {"epoch", epoch_ + 1},
                 {"loss", window_.loss / window_.targets},
                 {"lr", lr_},
+                {"grad_norm", grad_norm_},
                 {"tokens_per_s", window_.inputs / std::max(window_seconds_, 1e-9)}});
     window_ = {};
     window_seconds_ = 0;
@@ -590,6 +593,7 @@ class ExplainerRun {
   int64_t best_epoch_ = 0;
   int64_t bad_epochs_ = 0;
   double lr_ = 0;
+  double grad_norm_ = 0;  // of the last step, before clipping
   TokenSums window_;  // since the last training log line
   double window_seconds_ = 0;
   double train_seconds_ = 0, train_tokens_ = 0;

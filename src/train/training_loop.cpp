@@ -170,7 +170,9 @@ class TrainingRun {
           "%s: the loss is not finite at step %lld (epoch %lld); try a "
           "smaller learning rate or gradient clipping",
           o_.name.c_str(), static_cast<long long>(step_ + 1), static_cast<long long>(epoch_ + 1)));
-    if (o_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(params_, o_.grad_clip);
+    // The norm before clipping is logged; an infinite bound measures without clipping.
+    grad_norm_ = torch::nn::utils::clip_grad_norm_(
+        params_, o_.grad_clip > 0 ? o_.grad_clip : std::numeric_limits<double>::infinity());
     lr_ = schedule_.at(step_) * plateau_.scale();
     for (auto& group : optimizer_->param_groups())
       static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr_);
@@ -212,6 +214,7 @@ class TrainingRun {
                 {"epoch", epoch_ + 1},
                 {"loss", window_loss_ / std::max(window_weight_, 1e-12)},
                 {"lr", lr_},
+                {"grad_norm", grad_norm_},
                 {"examples_per_s", window_examples_ / std::max(window_seconds_, 1e-9)}});
     window_loss_ = window_weight_ = window_seconds_ = 0;
     window_examples_ = 0;
@@ -400,6 +403,7 @@ class TrainingRun {
   int64_t bad_validations_ = 0;
   int64_t validations_ = 0;
   double lr_ = 0;
+  double grad_norm_ = 0;  // of the last step, before clipping
   double window_loss_ = 0, window_weight_ = 0, window_seconds_ = 0;  // since the last log line
   int64_t window_examples_ = 0;
   std::vector<double> epoch_seconds_;

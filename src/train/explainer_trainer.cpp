@@ -594,7 +594,7 @@ class ExplainerRun {
   int64_t bad_epochs_ = 0;
   double lr_ = 0;
   double grad_norm_ = 0;  // of the last step, before clipping
-  TokenSums window_;  // since the last training log line
+  TokenSums window_;      // since the last training log line
   double window_seconds_ = 0;
   double train_seconds_ = 0, train_tokens_ = 0;
   std::map<std::string, torch::Tensor> best_;  // CPU

@@ -17,11 +17,11 @@
 #include "gavamoe/data/dataset.hpp"
 #include "gavamoe/data/explanation_prompt.hpp"
 #include "gavamoe/data/synth.hpp"
-#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "gavamoe/data/tokenizer_corpus.hpp"
 #include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
 #include "gavamoe/model/safetensors.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "gavamoe/train/explainer_trainer.hpp"
 #include "gavamoe/train/lr_schedule.hpp"
 #include "gavamoe/train/vae_trainer.hpp"
@@ -229,8 +229,7 @@ TEST(ExplainerTrainer, AccumulationNormalisesByTheStepsTargetTokens) {
     ASSERT_FALSE(lines.empty());
     EXPECT_EQ(lines[0].at("step"), 1);
     EXPECT_NEAR(lines[0].at("loss").get<double>(), expected, 1e-5 * expected) << run;
-    EXPECT_NEAR(lines[0].at("grad_norm").get<double>(), expected_norm, 1e-4 * expected_norm)
-        << run;
+    EXPECT_NEAR(lines[0].at("grad_norm").get<double>(), expected_norm, 1e-4 * expected_norm) << run;
   }
   // The two runs take the same steps. Compared as whole updates: AdamW divides each element's
   // gradient by its own magnitude, so where a gradient is a near-cancelling sum (the tied

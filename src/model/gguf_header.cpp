@@ -322,14 +322,17 @@ class HeaderParser {
                                     std::to_string(info.nbytes) + " bytes at offset " +
                                     std::to_string(info.offset) + " of a data section of " +
                                     std::to_string(data_size) + " bytes)");
-      by_offset.push_back(&info);
+      // A tensor without bytes overlaps nothing, wherever it points. (Sorted among the others,
+      // it made the verdict depend on the order of tensors with the same offset.)
+      if (info.nbytes > 0) by_offset.push_back(&info);
     }
+    // Sorted by offset, a tensor that overlaps any other overlaps its successor.
     std::sort(
         by_offset.begin(), by_offset.end(),
         [](const GgufTensorInfo* a, const GgufTensorInfo* b) { return a->offset < b->offset; });
     for (size_t i = 1; i < by_offset.size(); ++i) {
       const GgufTensorInfo& before = *by_offset[i - 1];
-      if (before.nbytes > 0 && before.offset + before.nbytes > by_offset[i]->offset)
+      if (before.offset + before.nbytes > by_offset[i]->offset)
         throw file_error(path_, "tensors " + shown(before.name) + " and " +
                                     shown(by_offset[i]->name) + " overlap");
     }

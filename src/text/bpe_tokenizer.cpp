@@ -10,6 +10,7 @@
 #include "gavamoe/text/bpe_tokenizer.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -28,6 +29,39 @@ namespace gavamoe {
 namespace {
 
 using nlohmann::json;
+
+// Ids above this are refused (2^30: far above any vocabulary, and safe in an int).
+constexpr int64_t kMaxTokenId = 1 << 30;
+// Ids that no vocab entry or added token names become empty slots of the id table; more than
+// this beyond twice the named tokens is a lying id, not a sparse vocabulary (a document
+// `{"vocab": {"a": 1000000000}}` would otherwise allocate a table of gigabytes).
+constexpr size_t kMaxUnnamedIds = 1024;
+// Deeper documents are refused before anything walks or copies them (both recurse; real
+// tokenizer.json files nest about six levels).
+constexpr int kMaxDocumentDepth = 64;
+
+// Refuses a document nested deeper than kMaxDocumentDepth, without recursing itself.
+void check_depth(const json& document, const std::string& origin) {
+  std::vector<std::pair<const json*, int>> pending = {{&document, 0}};
+  while (!pending.empty()) {
+    const auto [j, depth] = pending.back();
+    pending.pop_back();
+    if (!j->is_structured()) continue;
+    if (depth >= kMaxDocumentDepth)
+      throw file_error(origin, "nested deeper than " + std::to_string(kMaxDocumentDepth) +
+                                   " levels (not a tokenizer.json)");
+    for (const json& child : *j) pending.emplace_back(&child, depth + 1);
+  }
+}
+
+// `j` as a token id in [0, kMaxTokenId], or -1 when it is not an integer in that range.
+int token_id(const json& j) {
+  if (!j.is_number_integer()) return -1;
+  if (j.is_number_unsigned())
+    return j.get<uint64_t>() <= static_cast<uint64_t>(kMaxTokenId) ? j.get<int>() : -1;
+  const int64_t id = j.get<int64_t>();
+  return id >= 0 && id <= kMaxTokenId ? static_cast<int>(id) : -1;
+}
 
 // What the document alone does not say: special ids, BOS, chat template.
 struct BpeSettings {
@@ -67,14 +101,14 @@ int leading_special_id(const json& processor, const std::string& origin) {
     const json specials = processor.value("special_tokens", json::object());
     if (!specials.contains(name) || !specials[name].contains("ids") ||
         !specials[name]["ids"].is_array() || specials[name]["ids"].empty() ||
-        !specials[name]["ids"][0].is_number_integer())
+        token_id(specials[name]["ids"][0]) < 0)
       throw file_error(
           origin, "post_processor TemplateProcessing: no ids for special token '" + name + "'");
-    return specials[name]["ids"][0].get<int>();
+    return token_id(specials[name]["ids"][0]);
   }
   if (type == "RobertaProcessing" || type == "BertProcessing") {
     const json cls = processor.value("cls", json::array());
-    if (cls.is_array() && cls.size() == 2 && cls[1].is_number_integer()) return cls[1].get<int>();
+    if (cls.is_array() && cls.size() == 2 && token_id(cls[1]) >= 0) return token_id(cls[1]);
     throw file_error(origin, "post_processor " + type + ": no \"cls\" [token, id]");
   }
   if (type == "ByteLevel") return -1;
@@ -252,11 +286,11 @@ class BpeTokenizer final : public Tokenizer {
     std::unordered_map<std::string, int> vocab;
     vocab.reserve(model["vocab"].size());
     int max_id = -1;
-    for (const auto& [token, id] : model["vocab"].items()) {
-      if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > (1 << 30))
-        throw file_error(source_, "vocab entry '" + token + "' has no valid id");
-      vocab.emplace(token, id.get<int>());
-      max_id = std::max(max_id, id.get<int>());
+    for (const auto& [token, value] : model["vocab"].items()) {
+      const int id = token_id(value);
+      if (id < 0) throw file_error(source_, "vocab entry '" + token + "' has no valid id");
+      vocab.emplace(token, id);
+      max_id = std::max(max_id, id);
     }
 
     std::vector<AddedToken> added;
@@ -267,8 +301,9 @@ class BpeTokenizer final : public Tokenizer {
       const std::string where = "added_tokens[" + std::to_string(i) + "]";
       AddedToken token;
       token.content = get_or<std::string>(entry, "content", "", source_, where);
-      token.id = get_or<int>(entry, "id", -1, source_, where);
-      if (token.content.empty() || token.id < 0 || token.id > (1 << 30))
+      // Only an integer: get<int> would also take a bool or a float (out of range: undefined).
+      token.id = entry.is_object() && entry.contains("id") ? token_id(entry["id"]) : -1;
+      if (token.content.empty() || token.id < 0)
         throw file_error(source_, where + " needs a \"content\" and an \"id\"");
       token.special = get_or<bool>(entry, "special", false, source_, where);
       token.lstrip = get_or<bool>(entry, "lstrip", false, source_, where);
@@ -291,6 +326,10 @@ class BpeTokenizer final : public Tokenizer {
       options.unk_id = it->second;
     }
     if (!model.contains("merges")) throw file_error(source_, "model has no \"merges\" list");
+    const size_t named = vocab.size() + added.size();
+    if (max_id >= 0 && static_cast<size_t>(max_id) >= 2 * named + kMaxUnnamedIds)
+      throw file_error(source_, "token id " + std::to_string(max_id) + " is far beyond the " +
+                                    std::to_string(named) + " tokens the file names");
 
     tokens_.assign(static_cast<size_t>(max_id + 1), "");
     special_.assign(tokens_.size(), 0);
@@ -462,6 +501,7 @@ std::unique_ptr<Tokenizer> make_bpe_tokenizer(const BpeVocabulary& vocabulary,
 std::unique_ptr<Tokenizer> make_bpe_tokenizer(const nlohmann::json& document,
                                               const HfTokenizerConfig& config,
                                               const std::string& source) {
+  check_depth(document, source);
   return std::make_unique<BpeTokenizer>(document, source, [&](const BpeTokenizer& tokenizer) {
     auto id_of = [&](const std::optional<std::string>& token, const char* what) {
       if (!token) return -1;

@@ -1,7 +1,10 @@
 // Reading a model folder's tokenizer settings (hf_tokenizer_config.hpp).
 #include "gavamoe/text/hf_tokenizer_config.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
+#include <limits>
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
@@ -29,7 +32,9 @@ std::string chat_template_of(const nlohmann::json& value, const std::string& pat
       if (!entry.is_object() || !entry.contains("template") || !entry["template"].is_string())
         throw file_error(path, "\"chat_template\" list entries need a \"template\" string");
       const std::string text = entry["template"].get<std::string>();
-      if (entry.value("name", "") == "default") return text;
+      if (entry.contains("name") && entry["name"].is_string() &&
+          entry["name"].get<std::string>() == "default")
+        return text;
       if (first.empty()) first = text;
     }
     return first;
@@ -37,17 +42,27 @@ std::string chat_template_of(const nlohmann::json& value, const std::string& pat
   throw file_error(path, "\"chat_template\" is neither a string nor a list");
 }
 
+// `value` as an id; an integer outside int's range is an error (get<int> would wrap it).
+int id_of(const nlohmann::json& value, const char* key, const std::string& path) {
+  const bool fits = value.is_number_unsigned()
+                        ? value.get<uint64_t>() <= uint64_t{std::numeric_limits<int>::max()}
+                        : value.get<int64_t>() >= std::numeric_limits<int>::min() &&
+                              value.get<int64_t>() <= std::numeric_limits<int>::max();
+  if (!fits) throw file_error(path, std::string("\"") + key + "\" holds an id out of range");
+  return static_cast<int>(value.get<int64_t>());
+}
+
 // An integer or a list of integers (eos_token_id may be either).
 std::vector<int> ids_of(const nlohmann::json& config, const char* key, const std::string& path) {
   std::vector<int> ids;
   if (!config.contains(key) || config[key].is_null()) return ids;
   const nlohmann::json& value = config[key];
-  if (value.is_number_integer()) return {value.get<int>()};
+  if (value.is_number_integer()) return {id_of(value, key, path)};
   if (value.is_array()) {
     for (const auto& id : value) {
       if (!id.is_number_integer())
         throw file_error(path, std::string("\"") + key + "\" lists a non-integer");
-      ids.push_back(id.get<int>());
+      ids.push_back(id_of(id, key, path));
     }
     return ids;
   }

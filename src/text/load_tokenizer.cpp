@@ -18,16 +18,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Whether a ByteLevel step appears in the document's pre-tokenizer.
-bool has_byte_level(const nlohmann::json& j) {
+// Whether a ByteLevel step appears in the document's pre-tokenizer. Any JSON is accepted (a
+// "type" that is not a string is no ByteLevel); the walk stops at a depth no pre-tokenizer
+// reaches, and make_bpe_tokenizer refuses a document that deep.
+bool has_byte_level(const nlohmann::json& j, int depth = 0) {
+  if (depth > 32) return false;
   if (j.is_object()) {
-    if (j.value("type", "") == "ByteLevel") return true;
-    for (const auto& [key, value] : j.items())
-      if (has_byte_level(value)) return true;
-  } else if (j.is_array()) {
-    for (const auto& value : j)
-      if (has_byte_level(value)) return true;
+    const auto type = j.find("type");
+    if (type != j.end() && type->is_string() && type->get<std::string>() == "ByteLevel")
+      return true;
   }
+  if (j.is_structured())
+    for (const auto& value : j)
+      if (has_byte_level(value, depth + 1)) return true;
   return false;
 }
 
@@ -47,7 +50,11 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
     const bool has_model = fs::is_regular_file(model_path);
     if (fs::is_regular_file(json_path)) {
       const nlohmann::json document = read_json_file(json_path);
-      if (!has_model || has_byte_level(document.value("pre_tokenizer", nlohmann::json())))
+      // A document that is not an object is no tokenizer of either kind: make_bpe_tokenizer
+      // says so. (find, not value(): no copy of a subtree that may be nested too deep.)
+      const auto pre_tokenizer = document.find("pre_tokenizer");  // end() for a non-object
+      if (!has_model || !document.is_object() ||
+          (pre_tokenizer != document.end() && has_byte_level(*pre_tokenizer)))
         return make_bpe_tokenizer(document, read_hf_tokenizer_config(path), json_path);
     }
     if (has_model) return load_sentencepiece(model_path, path);

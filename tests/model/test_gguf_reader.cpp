@@ -230,6 +230,33 @@ TEST(GgufReader, HeaderLiesAreErrors) {
       "overlap");
 }
 
+TEST(GgufReader, TensorsWithoutBytesOverlapNothing) {
+  // A zero-size tensor at the offset of another is accepted in either order of the table
+  // (it was refused as an overlap when it came second).
+  for (bool empty_first : {true, false}) {
+    GgufBuilder b;
+    if (empty_first) b.tensor_f32("empty", {0}, {});
+    b.tensor_f32("a", {4}, {1, 2, 3, 4});
+    if (!empty_first) b.tensor_f32("empty", {0}, {});
+    std::string bytes = b.bytes();
+    patch(bytes, b.tensor_at[empty_first ? 0 : 1].offset, uint64_t{0});
+    const GgufHeader header = parse(bytes);
+    ASSERT_EQ(header.tensors.size(), 2u) << empty_first;
+    for (const GgufTensorInfo& tensor : header.tensors) EXPECT_EQ(tensor.offset, 0u);
+  }
+  // Tensors with bytes at the same offset still overlap, in either order.
+  for (bool small_first : {true, false}) {
+    GgufBuilder b;
+    b.tensor_f32(small_first ? "small" : "large", {small_first ? 1u : 8u},
+                 std::vector<float>(small_first ? 1 : 8, 1.0f));
+    b.tensor_f32(small_first ? "large" : "small", {small_first ? 8u : 1u},
+                 std::vector<float>(small_first ? 8 : 1, 1.0f));
+    std::string bytes = b.bytes();
+    patch(bytes, b.tensor_at[1].offset, uint64_t{0});
+    expect_error([&] { parse(bytes); }, "overlap");
+  }
+}
+
 TEST(GgufReader, StructuralLimitsAndDuplicates) {
   {
     GgufBuilder b;  // arrays nested 9 deep

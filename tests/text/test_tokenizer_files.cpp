@@ -108,6 +108,26 @@ TEST(TokenizerFiles, MalformedTokenizerJsonNamesTheFileAndTheFault) {
       {"dropout", "dropout", [](json& j) { j["model"]["dropout"] = 0.1; }, ""},
       {"unk_outside_vocab", "unk_token", [](json& j) { j["model"]["unk_token"] = "<unk>"; }, ""},
       {"not_an_object", "not a tokenizer.json object", nullptr, "[1, 2]"},
+      // A lying id would size the id table (gigabytes); ids must be integers, not floats or
+      // bools; a deep document would overflow the stack of the copies and walks.
+      {"lying_vocab_id", "token id 1000000000 is far beyond the 6 tokens",
+       [](json& j) { j["model"]["vocab"]["a"] = 1000000000; }, ""},
+      {"lying_added_token_id", "token id 1073741824 is far beyond",
+       [](json& j) { j["added_tokens"][0]["id"] = 1 << 30; }, ""},
+      {"float_added_token_id", "added_tokens[0] needs a \"content\" and an \"id\"",
+       [](json& j) { j["added_tokens"][0]["id"] = 1e30; }, ""},
+      {"bool_added_token_id", "added_tokens[0] needs a \"content\" and an \"id\"",
+       [](json& j) { j["added_tokens"][0]["id"] = true; }, ""},
+      {"template_id_out_of_range", "no ids for special token '<|end|>'",
+       [](json& j) {
+         j["post_processor"] = json::parse(R"({"type": "TemplateProcessing",
+             "single": [{"SpecialToken": {"id": "<|end|>", "type_id": 0}}],
+             "special_tokens": {"<|end|>": {"ids": [4294967301]}}})");
+       },
+       ""},
+      {"nested_too_deep", "nested deeper than 64 levels", nullptr,
+       R"({"model": {"type": "BPE", "vocab": {}, "merges": []}, "x": )" + std::string(100000, '[') +
+           std::string(100000, ']') + "}"},
   };
   for (const Case& c : cases) {
     std::string text = c.raw;
@@ -150,6 +170,57 @@ TEST(TokenizerFiles, BadFoldersAndSettings) {
   EXPECT_EQ(tokenizer->eos_id(), 5);
   EXPECT_EQ(tokenizer->chat_template(), "D");
   EXPECT_EQ(tokenizer->end_of_generation_ids(), (std::vector<int>{5, 1}));
+}
+
+TEST(TokenizerFiles, HostileFilesNextToTokenizerModelAreErrors) {
+  // With a tokenizer.model beside it, the folder's tokenizer.json is inspected for ByteLevel
+  // first: that must take any JSON (a "type" that is no string, a top level that is no object,
+  // deep nesting) and end in a gavamoe::Error, never in a raw nlohmann exception.
+  const std::string dir = test::scratch_dir();
+  test::write_text(dir + "/tokenizer.model", "not a model");
+  for (const std::string& text :
+       {std::string(R"({"pre_tokenizer": {"type": 5}})"), std::string("[1, 2]"), std::string("7"),
+        R"({"pre_tokenizer": )" + std::string(100000, '[') + std::string(100000, ']') + "}"}) {
+    test::write_text(dir + "/tokenizer.json", text);
+    EXPECT_THROW(load_tokenizer(dir), Error) << text.substr(0, 40);
+  }
+  test::write_text(dir + "/tokenizer.json", "[1, 2]");
+  try {
+    load_tokenizer(dir);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tokenizer.json: not a tokenizer.json object"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(TokenizerFiles, SettingsOfTheWrongTypeAreErrors) {
+  const std::string dir = test::scratch_dir();
+  test::write_text(dir + "/tokenizer.json", minimal_document().dump());
+  // A chat template entry whose name is no string is just not the default one.
+  test::write_text(dir + "/tokenizer_config.json",
+                   R"({"chat_template": [{"name": 5, "template": "T"},
+                                         {"name": "default", "template": "D"}]})");
+  EXPECT_EQ(load_tokenizer(dir)->chat_template(), "D");
+  test::write_text(dir + "/tokenizer_config.json", R"({"chat_template": [{"name": 5,
+                                                      "template": "T"}]})");
+  EXPECT_EQ(load_tokenizer(dir)->chat_template(), "T");
+  std::filesystem::remove(dir + "/tokenizer_config.json");
+  // An id that does not fit an int is refused, not wrapped into a valid one (2^32 + 5 -> 5).
+  for (const char* config :
+       {R"({"eos_token_id": 4294967301})", R"({"bos_token_id": [-4294967291]})",
+        R"({"pad_token_id": 18446744073709551615})"}) {
+    test::write_text(dir + "/config.json", config);
+    try {
+      load_tokenizer(dir);
+      ADD_FAILURE() << "no error for " << config;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("config.json: \""), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("holds an id out of range"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(TokenizerFiles, BpeAndSentencePieceSaveAndReload) {

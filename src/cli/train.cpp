@@ -98,14 +98,22 @@ void run_train(const TrainArgs& args, const CommonOptions& common) {
     config = resumed_run_config("train", run_dir, common);
   } else {
     set_data_options(config, args.data, args.split);
-    if (!args.scratch.empty())
+    if (!args.scratch.empty()) {
       config.set("train.model_config=" + nlohmann::json(args.scratch).dump());
+      config.set("train.base_model=null");
+    }
+    if (!args.base_model.empty())
+      config.set("train.base_model=" + nlohmann::json(args.base_model).dump());
     if (config.at("data.path").is_null()) throw Error("train: --data PATH is required");
     if (args.vae.empty()) throw Error("train: --vae VAE_RUN is required");
     require_new_run_folder("train", run_dir, {"checkpoint", "explainer.safetensors"});
     sources.vae_run = args.vae;
-    sources.base_model = args.base_model;
-    if (args.base_model.empty())
+    const nlohmann::json& base_model = config.at("train.base_model");
+    if (!base_model.is_null() && !base_model.is_string())
+      throw Error("train.base_model: must be a model name, a path or null");
+    if (base_model.is_string())
+      sources.base_model = base_model.get<std::string>();
+    else
       sources.model_config = config.get<std::string>("train.model_config");
     sources.tokenizer = args.tokenizer;
   }
@@ -139,8 +147,10 @@ void register_train(CLI::App& root, CommonOptions& common) {
   auto* split = command->add_option("--split", args->split, "Fold 1..5 of index-file layouts")
                     ->check(CLI::Range(1, 5));
   auto* vae = command->add_option("--vae", args->vae, "Run folder of pretrain-vae");
-  auto* base = command->add_option("--base-model", args->base_model,
-                                   "Hugging Face Llama folder to fine-tune (LoRA + experts)");
+  auto* base =
+      command->add_option("--base-model", args->base_model,
+                          "Pretrained base to fine-tune (LoRA + experts): smollm2, a .gguf "
+                          "file or a Hugging Face Llama folder (train.base_model)");
   auto* scratch = command
                       ->add_option("--scratch", args->scratch,
                                    "Model config (HF config.json) to train from scratch")

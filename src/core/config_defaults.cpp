@@ -47,8 +47,9 @@ const nlohmann::json& run_config_defaults() {
     "unknown_ids": "error"
   },
   "train": {
+    "base_model": null,
     "model_config": "configs/model-tiny.json",
-    "template": "plain",
+    "template": "auto",
     "max_length": 180,
     "n_experts": 4,
     "expert_width": 256,

@@ -60,8 +60,7 @@ std::string decode_generated(const Tokenizer& tokenizer, std::vector<int> tokens
 ExplainerRun load_explainer_for_inference(const std::string& run_dir,
                                           const std::vector<std::string>& overrides,
                                           torch::Device device) {
-  for (const char* file :
-       {"explainer.json", "explainer.safetensors", "tokenizer.model", "config.json"})
+  for (const char* file : {"explainer.json", "explainer.safetensors", "config.json"})
     if (!std::filesystem::exists(run_dir + "/" + file))
       throw file_error(run_dir, std::string("not an explainer run folder (no ") + file +
                                     "; `gavamoe train` writes one)");
@@ -72,7 +71,7 @@ ExplainerRun load_explainer_for_inference(const std::string& run_dir,
   const ExplainerRunInfo info = read_explainer_run_info(run_dir);
   run.explainer = load_explainer_run(run_dir, device);
   run.vae = load_trained_vae(info.vae_run, device);
-  run.tokenizer = load_tokenizer(run_dir + "/tokenizer.model");
+  run.tokenizer = load_tokenizer(run_dir);
   run.prompt =
       explainer_prompt_options(info, *run.tokenizer, run.config.get<std::string>("train.template"),
                                run.config.get<int64_t>("train.max_length"));

@@ -11,6 +11,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/json_file.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
+#include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/model/safetensors.hpp"
 #include "gavamoe/model/vae_gmm.hpp"
 
@@ -306,7 +307,7 @@ Explainer build_explainer(const ExplainerRunInfo& info, uint64_t seed, torch::De
                                        std::to_string(info.options.n_clusters));
   Llama base{nullptr};
   if (!info.base_model.empty()) {
-    base = load_llama(info.base_model, torch::kFloat32, device);
+    base = load_pretrained_llama(info.base_model, torch::kFloat32, device);
   } else {
     base = Llama(LlamaConfig::from_json(info.model_config, "model_config"));
     base->init_weights(seed);
@@ -380,8 +381,7 @@ PromptOptions explainer_prompt_options(const ExplainerRunInfo& info, const Token
   prompt.max_length = max_length;
   prompt.bos_id = tokenizer.bos_id();
   prompt.eos_id = tokenizer.eos_id();
-  prompt.add_bos =
-      prompt.bos_id >= 0 && (info.base_model.empty() || tokenizer_adds_bos(info.base_model));
+  prompt.add_bos = prompt.bos_id >= 0 && (info.base_model.empty() || tokenizer.adds_bos());
   return prompt;
 }
 

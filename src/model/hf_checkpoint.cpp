@@ -142,14 +142,4 @@ void save_hf_checkpoint(const LlamaConfig& model_config, torch::Dtype dtype,
   write_file_atomic(dir + "/config.json", config.dump(2) + "\n");
 }
 
-bool tokenizer_adds_bos(const std::string& dir) {
-  const std::string path = dir + "/tokenizer_config.json";
-  if (!std::filesystem::exists(path)) return true;
-  try {
-    return nlohmann::json::parse(read_file(path)).value("add_bos_token", true);
-  } catch (const nlohmann::json::exception& e) {
-    throw file_error(path, std::string("invalid JSON: ") + e.what());
-  }
-}
-
 }  // namespace gavamoe

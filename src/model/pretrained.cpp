@@ -122,6 +122,14 @@ PretrainedModel load_pretrained(const std::string& name, torch::Dtype dtype, tor
   return result;
 }
 
+Llama load_pretrained_llama(const std::string& name, torch::Dtype dtype, torch::Device device) {
+  const std::string path = resolve_pretrained(name);
+  if (!fs::is_regular_file(path)) return load_llama(path, dtype, device);
+  if (!is_gguf_file(path))
+    throw file_error(path, "not a GGUF file (and not a Hugging Face folder)");
+  return load_gguf_llama(GgufFile(path), dtype, device);
+}
+
 LlamaConfig load_pretrained_config(const std::string& name) {
   const std::string path = resolve_pretrained(name);
   if (fs::is_regular_file(path)) return gguf_llama_config(GgufFile(path));

@@ -26,8 +26,10 @@
 #include "gavamoe/model/archive_file.hpp"
 #include "gavamoe/model/autocast.hpp"
 #include "gavamoe/model/llama_config.hpp"
+#include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/model/safetensors.hpp"
 #include "gavamoe/plot/svg.hpp"
+#include "gavamoe/text/bpe_tokenizer.hpp"
 #include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "gavamoe/train/device.hpp"
 #include "gavamoe/train/explanation_batches.hpp"
@@ -132,39 +134,41 @@ class ExplainerRun {
     ExplainerRunInfo info;
     info.options = o_.model;
     info.vae_run = fs::absolute(s.vae_run).lexically_normal().string();
-    const std::string tokenizer_path = dir_ + "/tokenizer.model";
+    if (!s.base_model.empty()) info.base_model = resolve_pretrained(s.base_model);
     if (is_main()) {
       make_dirs(dir_);
-      const std::string source =
-          !s.base_model.empty() ? s.base_model + "/tokenizer.model" : s.tokenizer;
-      if (!source.empty()) {
-        if (!fs::exists(source)) throw file_error(source, "no such tokenizer model");
-        write_file_atomic(tokenizer_path, read_file(source));
+      if (!info.base_model.empty()) {
+        // The base's own tokenizer with its settings (tokenizer.json or tokenizer.model, and
+        // tokenizer_config.json), whatever the base's format.
+        save_hf_tokenizer(*load_pretrained_tokenizer(info.base_model), dir_);
+      } else if (!s.tokenizer.empty()) {
+        if (!fs::exists(s.tokenizer)) throw file_error(s.tokenizer, "no such tokenizer model");
+        write_file_atomic(dir_ + "/tokenizer.model", read_file(s.tokenizer));
       } else {
         data_.require_text("train");
         TokenizerTrainOptions t;
         t.vocab_size = o_.vocab_size;
         t.seed = o_.seed;
         log::info("train: training a %d-piece tokenizer on %s", o_.vocab_size, data_.path.c_str());
-        train_tokenizer(tokenizer_corpus(data_), t, tokenizer_path);
+        train_tokenizer(tokenizer_corpus(data_), t, dir_ + "/tokenizer.model");
       }
       const fs::path link = fs::path(dir_) / "vae";
       fs::remove(link);
       fs::create_directory_symlink(info.vae_run, link);
     }
     barrier();
-    const SentencePieceTokenizer tokenizer(tokenizer_path);
-    if (!s.base_model.empty()) {
-      info.base_model = fs::absolute(s.base_model).lexically_normal().string();
+    const auto tokenizer = load_tokenizer(dir_);
+    if (!info.base_model.empty()) {
+      info.base_model = fs::absolute(info.base_model).lexically_normal().string();
     } else {
       // The base takes the tokenizer's vocabulary and special ids.
       LlamaConfig config = LlamaConfig::load(s.model_config);
-      config.vocab_size = tokenizer.vocab_size();
-      config.bos_token_id = tokenizer.bos_id();
-      config.eos_token_ids = {tokenizer.eos_id()};
+      config.vocab_size = tokenizer->vocab_size();
+      config.bos_token_id = tokenizer->bos_id();
+      config.eos_token_ids = {tokenizer->eos_id()};
       info.model_config = config.to_json();
     }
-    const PlaceholderIds placeholders = placeholder_ids(tokenizer);
+    const PlaceholderIds placeholders = placeholder_ids(*tokenizer);
     info.options.user_token = placeholders.user;
     info.options.item_token = placeholders.item;
     vae_ = load_trained_vae(info.vae_run);
@@ -184,17 +188,17 @@ class ExplainerRun {
 
   void prepare_examples(const ExplainerRunInfo& info) {
     data_.require_text("train");
-    const SentencePieceTokenizer tokenizer(dir_ + "/tokenizer.model");
+    const auto tokenizer = load_tokenizer(dir_);
     const PromptOptions prompt =
-        explainer_prompt_options(info, tokenizer, o_.template_name, o_.max_length);
-    pad_id_ = tokenizer.pad_id() >= 0 ? tokenizer.pad_id() : tokenizer.eos_id();
+        explainer_prompt_options(info, *tokenizer, o_.template_name, o_.max_length);
+    pad_id_ = tokenizer->pad_id() >= 0 ? tokenizer->pad_id() : tokenizer->eos_id();
 
     for (Subset s : {Subset::train, Subset::validation}) {
       if (data_.subset(s).empty())
         throw Error(data_.path + ": the " + subset_name(s) + " subset is empty");
       ExampleSet set;
       try {
-        set = encode_examples(data_, data_.subset(s), tokenizer, prompt, vae_, o_.unknown_ids);
+        set = encode_examples(data_, data_.subset(s), *tokenizer, prompt, vae_, o_.unknown_ids);
       } catch (const Error& e) {
         throw Error(data_.path + " with the VAE run " + info.vae_run + ": " + e.what());
       }

@@ -1,6 +1,8 @@
 // Tiny random Llama GGUF files (written by gguf-py's GGUFWriter in
 // tests/golden/make_tiny_gguf.py: every block type, GQA, with and without output.weight) load
-// into a Llama whose logits equal transformers' on the same files within 1e-4.
+// into a Llama whose logits equal transformers' on the same files within 1e-4; `gavamoe export
+// --model FILE.gguf` turns them into HF folders that gavamoe and transformers load as the same
+// model.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/model/gguf.hpp"
 #include "gavamoe/model/gguf_llama.hpp"
+#include "gavamoe/model/pretrained.hpp"
 #include "model/venv_python.hpp"
 #include "test_util.hpp"
 
@@ -111,6 +114,52 @@ TEST_P(GgufLlama, ReducedPrecisionLoadIsClose) {
     EXPECT_TRUE(
         torch::equal(item.value().to(torch::kBFloat16), half->named_parameters()[item.key()]))
         << item.key();
+}
+
+// export --model FILE.gguf writes an HF folder: gavamoe reads back the same tokenizer and
+// logits, and transformers, loading the folder without any GGUF, gives the GGUF's logits.
+TEST_P(GgufLlama, ExportedFolderIsTheSameModelForTransformers) {
+  const TinyModels& models = tiny_models();
+  if (models.dir.empty()) GTEST_SKIP() << models.skip_reason;
+  const std::string name = GetParam();
+  const std::string dir = test::scratch_dir(), hf = dir + "/hf";
+  const std::string gguf = models.dir + "/" + name + ".gguf";
+  const auto exported = test::run_gavamoe("export --model " + gguf + " --out " + hf, dir);
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  for (const char* file :
+       {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+    EXPECT_TRUE(std::filesystem::exists(hf + "/" + file)) << file;
+
+  const PretrainedModel original = load_pretrained(gguf);
+  PretrainedModel copy = load_pretrained(hf);
+  EXPECT_FALSE(copy.gguf);
+  EXPECT_EQ(copy.config.tie_word_embeddings, original.config.tie_word_embeddings);
+  const std::string text = "<|im_start|>user\nhello there, caf\xc3\xa9 42<|im_end|>\n";
+  EXPECT_EQ(copy.tokenizer->encode(text), original.tokenizer->encode(text));
+  EXPECT_EQ(copy.tokenizer->chat_template(), original.tokenizer->chat_template());
+  EXPECT_EQ(copy.tokenizer->adds_bos(), original.tokenizer->adds_bos());
+
+  const nlohmann::json meta =
+      nlohmann::json::parse(test::read_text(models.dir + "/" + name + ".json"));
+  const auto& inputs = meta["inputs"];
+  test::write_text(dir + "/inputs.json", inputs.dump());
+  const auto ran = test::run_command(test::venv_python() + " " +
+                                         test::source_path("tests/golden/hf_folder_logits.py") +
+                                         " " + hf + " " + dir + "/inputs.json " + dir + "/hf",
+                                     dir);
+  ASSERT_EQ(ran.exit_code, 0) << ran.err;
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::vector<int64_t> ids = inputs[i].get<std::vector<int64_t>>();
+    const std::vector<int64_t> shape = {static_cast<int64_t>(ids.size()), 320};
+    const torch::Tensor on_gguf =
+        read_floats(models.dir + "/" + name + "." + std::to_string(i) + ".f32", shape);
+    const torch::Tensor transformers_on_folder =
+        read_floats(dir + "/hf." + std::to_string(i) + ".f32", shape);
+    const torch::Tensor gavamoe_on_folder = copy.model->forward(torch::tensor(ids).unsqueeze(0))[0];
+    EXPECT_LT((transformers_on_folder - on_gguf).abs().max().item<double>(), 1e-4) << i;
+    EXPECT_LT((gavamoe_on_folder - on_gguf).abs().max().item<double>(), 1e-4) << i;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Variants, GgufLlama, ::testing::Values("untied", "tied"));

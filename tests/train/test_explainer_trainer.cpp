@@ -20,13 +20,19 @@
 #include "gavamoe/data/tokenizer_corpus.hpp"
 #include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
+#include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/model/safetensors.hpp"
+#include "gavamoe/text/bpe_tokenizer.hpp"
+#include "gavamoe/text/chat_template.hpp"
 #include "gavamoe/text/sentencepiece_tokenizer.hpp"
+#include "gavamoe/text/tokenizer.hpp"
 #include "gavamoe/train/explainer_trainer.hpp"
 #include "gavamoe/train/lr_schedule.hpp"
 #include "gavamoe/train/vae_trainer.hpp"
+#include "model/venv_python.hpp"
 #include "small_vae.hpp"
 #include "test_util.hpp"
+#include "text/tiny_bpe.hpp"
 
 namespace gavamoe {
 namespace {
@@ -444,6 +450,127 @@ TEST(TrainCli, PerplexityFarBelowUnigramAndExport) {
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
 }
+
+// A pretrained chat base with a byte-level BPE vocabulary: the three specials of SmolLM2
+// (<|endoftext|> <|im_start|> <|im_end|>), its ChatML template, no BOS added.
+constexpr const char* kChatml =
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + "
+    "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+// The base folder of `kind`: "hf-bpe" a random tiny Llama written here as an HF folder with
+// tokenizer.json; "gguf" tests/golden/make_tiny_gguf.py's tied model (needs the test venv).
+// "" with `skip` set when the kind cannot be made here.
+std::string chat_base(const std::string& kind, const std::string& dir, std::string& skip) {
+  if (kind == "hf-bpe") {
+    const auto tokenizer =
+        test::tiny_bpe({"<|endoftext|>", "<|im_start|>", "<|im_end|>"}, kChatml, {}, 1, 2);
+    LlamaConfig config = LlamaConfig::from_json(json::parse(kTinyModel), "tiny");
+    config.vocab_size = tokenizer->vocab_size();
+    config.max_position_embeddings = 512;
+    config.bos_token_id = tokenizer->bos_id();
+    config.eos_token_ids = {tokenizer->eos_id()};
+    Llama model(config);
+    model->init_weights(11);
+    const std::string base = dir + "/base";
+    save_hf_checkpoint(model, base);
+    save_hf_tokenizer(*tokenizer, base);
+    return base;
+  }
+  const std::string python = test::venv_python();
+  if (python.empty()) {
+    skip = "no venv python (GAVAMOE_PYTHON): the GGUF base is written with gguf-py";
+    return "";
+  }
+  const auto made = test::run_command(
+      python + " " + test::source_path("tests/golden/make_tiny_gguf.py") + " " + dir, dir);
+  if (made.exit_code != 0 && made.err.find("No module named") != std::string::npos) {
+    skip = "the venv lacks gguf/transformers: " + made.err;
+    return "";
+  }
+  EXPECT_EQ(made.exit_code, 0) << made.err;
+  return dir + "/tied.gguf";
+}
+
+class PretrainedBase : public ::testing::TestWithParam<std::string> {};
+
+// train --base-model on a pretrained chat base, then infer, export and generate as a user runs
+// them: the run keeps the base's own tokenizer and settings, the prompts are ChatML-rendered
+// without BOS, the base stays frozen, and the export is a loadable HF folder with tokenizer.json.
+TEST_P(PretrainedBase, TrainInferExportGenerate) {
+  const std::string dir = test::scratch_dir();
+  std::string skip;
+  const std::string base = chat_base(GetParam(), dir, skip);
+  if (base.empty()) GTEST_SKIP() << skip;
+  const Fixture f = make_fixture(dir);
+  const std::string run = dir + "/run";
+  const auto trained = test::run_gavamoe(
+      "train --threads 1 --data " + f.data + " --vae " + f.vae + " --base-model " + base +
+          " --out " + run +
+          " --set train.epochs=1 --set train.batch_size=8 --set train.n_experts=2"
+          " --set train.expert_width=32 --set train.max_length=256 --set train.lora_dropout=0",
+      dir);
+  ASSERT_EQ(trained.exit_code, 0) << trained.err;
+  EXPECT_TRUE(fs::exists(run + "/tokenizer.json"));
+  EXPECT_TRUE(fs::exists(run + "/tokenizer_config.json"));
+  EXPECT_FALSE(fs::exists(run + "/tokenizer.model"));
+
+  const auto base_tokenizer = load_pretrained_tokenizer(base);
+  const auto run_tokenizer = load_tokenizer(run);
+  const std::string sample = "The sound is <|im_end|> warm, caf\xc3\xa9  123 ok";
+  EXPECT_EQ(run_tokenizer->encode(sample), base_tokenizer->encode(sample));
+  EXPECT_EQ(run_tokenizer->chat_template(), base_tokenizer->chat_template());
+  EXPECT_FALSE(run_tokenizer->adds_bos());
+
+  const ExplainerRunInfo info = read_explainer_run_info(run);
+  EXPECT_EQ(info.base_model, fs::absolute(base).lexically_normal().string());
+  EXPECT_TRUE(info.options.pretrained_base);
+  // The default template (auto) is the base's ChatML; the prompt opens the assistant's turn.
+  const PromptOptions prompt = explainer_prompt_options(info, *run_tokenizer, "auto", 256);
+  const Dataset data = load_dataset(f.data);
+  const auto ids = encode_prompt(*run_tokenizer, data.records[0], prompt);
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids.front(), run_tokenizer->piece_to_id("<|im_start|>"));
+  const auto opening = run_tokenizer->encode("<|im_start|>assistant\n");
+  ASSERT_GE(ids.size(), opening.size());
+  EXPECT_EQ(std::vector<int>(ids.end() - opening.size(), ids.end()), opening);
+
+  const json metrics = json::parse(test::read_text(run + "/metrics.json"));
+  EXPECT_LT(metrics.at("trainable_parameters").get<int64_t>(),
+            metrics.at("parameters").get<int64_t>());
+  for (const auto& [name, tensor] : read_weights(run + "/explainer.safetensors"))
+    EXPECT_FALSE(name.find("self_attn.q_proj.weight") != std::string::npos &&
+                 name.find("lora") == std::string::npos)
+        << name << " is a frozen base weight";
+
+  const auto inferred = test::run_gavamoe(
+      "infer --run " + run + " --limit 3 --max-new-tokens 4 --threads 1 --out " + dir + "/p.jsonl",
+      dir);
+  ASSERT_EQ(inferred.exit_code, 0) << inferred.err;
+  std::istringstream lines(test::read_text(dir + "/p.jsonl"));
+  int rows = 0;
+  for (std::string line; std::getline(lines, line);) rows += !line.empty();
+  EXPECT_EQ(rows, 3);
+
+  const std::string hf = dir + "/hf";
+  const auto exported = test::run_gavamoe("export --run " + run + " --out " + hf, dir);
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_TRUE(is_exported_explainer(hf));
+  EXPECT_EQ(load_tokenizer(hf)->encode(sample), base_tokenizer->encode(sample));
+  const auto generated = test::run_gavamoe(
+      "generate --model " + hf + " --chat --prompt hello --max-new-tokens 4 --json --threads 1",
+      dir);
+  ASSERT_EQ(generated.exit_code, 0) << generated.err;
+  const json line = json::parse(generated.out);
+  EXPECT_EQ(line.at("prompt_ids").front().get<int>(), run_tokenizer->piece_to_id("<|im_start|>"));
+  EXPECT_LE(line.at("output_ids").size(), 4u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kinds, PretrainedBase, ::testing::Values("hf-bpe", "gguf"),
+                         [](const auto& info) {
+                           return info.param == "gguf" ? std::string("gguf")
+                                                       : std::string("hf_bpe");
+                         });
 
 // Every user error is one line, exit code 2, and no run outputs.
 TEST(TrainCli, BadInputsAreClearErrors) {

@@ -96,11 +96,15 @@ struct ExplainerImpl : torch::nn::Module {
 TORCH_MODULE(Explainer);
 
 // A training run folder as `gavamoe train` writes it:
-//   explainer.json         {"options": ExplainerOptions, "base_model": HF dir | null,
+//   explainer.json         {"options": ExplainerOptions, "base_model": the pretrained base as
+//                           resolved by load_pretrained (a GGUF file or an HF folder) | null,
 //                           "model_config": HF config.json object (from-scratch bases),
 //                           "vae_run": path of the VAE run}
 //   explainer.safetensors  trainable_parameters() of the best epoch
-//   tokenizer.model        the tokenizer the prompts were encoded with
+//   tokenizer.model        the tokenizer the prompts were encoded with (SentencePiece), or
+//   tokenizer.json         (byte-level BPE); a pretrained base's comes with
+//   tokenizer_config.json  (save_hf_tokenizer: BOS/EOS, add_bos_token, chat template), so that
+//                          load_tokenizer(run_dir) gives back the base's tokenizer
 struct ExplainerRunInfo {
   ExplainerOptions options;
   std::string base_model;       // empty: from scratch
@@ -116,8 +120,8 @@ ExplainerRunInfo read_explainer_run_info(const std::string& run_dir);
 Explainer build_explainer(const ExplainerRunInfo& info, uint64_t seed,
                           torch::Device device = torch::kCPU);
 // The prompt layout of a run, the same for training and inference: template and max_length as
-// given, BOS/EOS from the run's tokenizer, BOS added unless a pretrained base's
-// tokenizer_config.json says otherwise.
+// given, BOS/EOS from the run's tokenizer, BOS added unless a pretrained base's tokenizer says
+// otherwise (SmolLM2 and Qwen2 add none).
 PromptOptions explainer_prompt_options(const ExplainerRunInfo& info, const Tokenizer& tokenizer,
                                        const std::string& template_name, int64_t max_length);
 // build_explainer + the trained weights of run_dir/explainer.safetensors.

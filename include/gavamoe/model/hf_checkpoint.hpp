@@ -15,9 +15,6 @@ namespace gavamoe {
 // HF name of a parameter of LlamaImpl ("layers.0.mlp.up_proj.weight" -> "model.layers...").
 std::string hf_tensor_name(const std::string& parameter_name);
 
-// tokenizer_config.json's add_bos_token in `dir`; true (the Llama default) when absent.
-bool tokenizer_adds_bos(const std::string& dir);
-
 // A model of `config` built directly in `dtype` on `device` (weights as constructed).
 Llama make_llama(const LlamaConfig& config, torch::Dtype dtype = torch::kFloat32,
                  torch::Device device = torch::kCPU);

@@ -38,6 +38,9 @@ bool is_gguf_file(const std::string& path);
 // The model of `name`, built in `dtype` on `device`, in eval mode, with its tokenizer.
 PretrainedModel load_pretrained(const std::string& name, torch::Dtype dtype = torch::kFloat32,
                                 torch::Device device = torch::kCPU);
+// Only the model of `name` (a folder needs no tokenizer), built as load_pretrained builds it.
+Llama load_pretrained_llama(const std::string& name, torch::Dtype dtype = torch::kFloat32,
+                            torch::Device device = torch::kCPU);
 // Only the config / only the tokenizer of `name` (no weights are read).
 LlamaConfig load_pretrained_config(const std::string& name);
 std::unique_ptr<Tokenizer> load_pretrained_tokenizer(const std::string& name);

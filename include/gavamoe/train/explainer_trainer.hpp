@@ -21,7 +21,8 @@
 // from (seed, step, micro-batch, rank), so a resumed run continues exactly: on the CPU it ends
 // with bit-identical weights to an uninterrupted one.
 //
-// Outputs in RUN_DIR (the CLI adds config.json): tokenizer.model, vae (symlink to the VAE
+// Outputs in RUN_DIR (the CLI adds config.json): the tokenizer (tokenizer.model, or a pretrained
+// base's tokenizer.json/.model + tokenizer_config.json), vae (symlink to the VAE
 // run), explainer.json + explainer.safetensors (explainer.hpp; the best epoch),
 // train_log.jsonl, loss.svg, metrics.json. A non-finite loss is an Error, and then neither
 // explainer.safetensors nor metrics.json is written.
@@ -69,7 +70,7 @@ struct ExplainerTrainOptions {
 // Where a new run's model comes from.
 struct ExplainerSources {
   std::string vae_run;
-  std::string base_model;    // Hugging Face folder; empty: from scratch
+  std::string base_model;    // load_pretrained name: alias, GGUF file, HF folder; empty: scratch
   std::string model_config;  // from scratch: HF config.json of the base
   std::string tokenizer;     // from scratch: a tokenizer.model; empty: train one on the data
 };

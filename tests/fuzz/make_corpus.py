@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of fuzz_gguf and fuzz_tokenizer_json (tests/fuzz/corpus/).
+"""Writes the seed corpora of fuzz_gguf, fuzz_tokenizer_json and fuzz_safetensors
+(tests/fuzz/corpus/).
 
 The seeds are tiny valid files, so that the fuzzer starts from inputs that get past the first
 checks: GGUF files written with the `gguf` package (metadata of every value type, F32 and Q8_0
-tensors) and byte-level BPE tokenizer.json files trained with `tokenizers` on a few sentences.
+tensors), byte-level BPE tokenizer.json files trained with `tokenizers` on a few sentences, and
+safetensors files written with `safetensors` (every dtype the reader takes, metadata, an empty
+tensor) next to two that lie (an offset past the data, overlapping tensors).
 Run with the project's venv (it has both packages); the output is deterministic:
 
     ~/.cache/gavamoe/venv/bin/python tests/fuzz/make_corpus.py
@@ -120,8 +123,36 @@ def tokenizer_seeds() -> dict[str, bytes]:
     return {"gpt2_byte_level.json": compact(gpt2), "split_nfc.json": compact(split)}
 
 
+def safetensors_seeds() -> dict[str, bytes]:
+    import torch
+    from safetensors.torch import save
+
+    generator = torch.Generator().manual_seed(7)
+    tensors = {
+        "model.embed_tokens.weight": torch.randn(4, 3, generator=generator),
+        "model.norm.weight": torch.ones(3, dtype=torch.float16),
+        "lm_head.weight": torch.zeros(2, 3, dtype=torch.bfloat16),
+        "ids": torch.arange(5, dtype=torch.int64),
+        "empty": torch.zeros(0, 3),
+    }
+    valid = save(tensors, metadata={"format": "pt"})
+
+    def with_header(header: dict, data: bytes) -> bytes:
+        text = json.dumps(header, separators=(",", ":")).encode()
+        return struct.pack("<Q", len(text)) + text + data
+
+    past_end = with_header({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 16]}},
+                           bytes(8))
+    overlap = with_header({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                           "b": {"dtype": "F32", "shape": [2], "data_offsets": [4, 12]}},
+                          bytes(12))
+    return {"valid.safetensors": valid, "offset_past_end.safetensors": past_end,
+            "overlap.safetensors": overlap}
+
+
 def main() -> int:
-    for folder, seeds in (("gguf", gguf_seeds()), ("tokenizer_json", tokenizer_seeds())):
+    for folder, seeds in (("gguf", gguf_seeds()), ("tokenizer_json", tokenizer_seeds()),
+                          ("safetensors", safetensors_seeds())):
         out = CORPUS / folder
         out.mkdir(parents=True, exist_ok=True)
         for name, data in seeds.items():

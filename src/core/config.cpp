@@ -19,6 +19,9 @@ std::string type_name(const json& value) {
   return "null";
 }
 
+// Keys whose default is a word that a number may replace (vae.reconstruction_scale: "2E" or R).
+bool takes_word_or_number(const std::string& name) { return name == "vae.reconstruction_scale"; }
+
 // Integers are accepted where a float is expected; a null default means "string or null".
 bool same_type(const json& expected, const json& given) {
   if (expected.is_null()) return given.is_null() || given.is_string();
@@ -63,7 +66,7 @@ void RunConfig::merge(const json& update, const std::string& origin) {
       const std::string name = section + "." + key;
       if (!target.contains(key)) throw Error(origin + ": unknown config key '" + name + "'");
       const json& expected = run_config_defaults()[section][key];
-      if (!same_type(expected, value))
+      if (!same_type(expected, value) && !(takes_word_or_number(name) && value.is_number()))
         throw Error(origin + ": config key '" + name + "' must be " + type_name(expected) +
                     ", got " + type_name(value));
       target[key] = value;

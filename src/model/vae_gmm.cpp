@@ -119,23 +119,36 @@ torch::Tensor VaeGmmImpl::pretrain_loss(const torch::Tensor& users, const torch:
 }
 
 VadeLoss VaeGmmImpl::vade_loss(const torch::Tensor& users, const torch::Tensor& items,
-                               const torch::Tensor& classes, double kl_weight) {
+                               const torch::Tensor& classes, double kl_weight,
+                               const VadeTerms& terms) {
   const auto enc = encode(users, items);
   const auto z =
       is_training() ? enc.mu + torch::randn_like(enc.mu) * (0.5 * enc.logvar).exp() : enc.mu;
   VadeLoss loss;
   loss.reconstruction = torch::nn::functional::cross_entropy(decode(z), classes);
   loss.kl = vade_kl(enc.mu, enc.logvar, z).mean();
-  loss.total = loss.reconstruction + kl_weight * loss.kl;
+  loss.total = terms.reconstruction_scale * loss.reconstruction + kl_weight * loss.kl;
+  if (terms.balance_weight > 0) {
+    loss.balance = balance_kl(enc.mu);
+    loss.total = loss.total + terms.reconstruction_scale * terms.balance_weight * loss.balance;
+  }
   return loss;
 }
 
-torch::Tensor VaeGmmImpl::log_prior_joint(const torch::Tensor& z) const {
+torch::Tensor VaeGmmImpl::log_density(const torch::Tensor& z) const {
   const auto diff = z.unsqueeze(1) - prior_means.unsqueeze(0);  // [B, K, D]
-  const auto log_density =
-      -0.5 * (z.size(1) * kLog2Pi + prior_log_variances.sum(1) +
-              (diff * diff * (-prior_log_variances).exp().unsqueeze(0)).sum(2));  // [B, K]
-  return torch::log_softmax(prior_logits, 0) + log_density;
+  return -0.5 * (z.size(1) * kLog2Pi + prior_log_variances.sum(1) +
+                 (diff * diff * (-prior_log_variances).exp().unsqueeze(0)).sum(2));
+}
+
+torch::Tensor VaeGmmImpl::log_prior_joint(const torch::Tensor& z) const {
+  return torch::log_softmax(prior_logits, 0) + log_density(z);
+}
+
+torch::Tensor VaeGmmImpl::balance_kl(const torch::Tensor& mu) const {
+  const auto mean_gamma =
+      torch::softmax(log_density(mu) / static_cast<double>(mu.size(1)), 1).mean(0);  // [K]
+  return (mean_gamma * (mean_gamma * static_cast<double>(mean_gamma.size(0))).log()).sum();
 }
 
 torch::Tensor VaeGmmImpl::gamma(const torch::Tensor& z) const {

@@ -3,6 +3,7 @@
 // Shapes: N records, B batch, D latent width, K clusters, C = 5 rating classes.
 #include "gavamoe/train/vae_trainer.hpp"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <map>
 #include <memory>
@@ -34,6 +36,9 @@ constexpr int64_t kMaxPlotPoints = 4000;
 constexpr double kBiasRegularisation = 10.0;  // user_item_bias baseline, as in Koren (2008)
 constexpr int kBiasSweeps = 10;
 constexpr const char* kCheckpointName = "checkpoint.pt";
+constexpr double kReseedSpread = 0.1;  // a reseeded mean: mu_b + this * sigma_b * noise
+// Noise streams of the cluster diagnostics and the reseeding, apart from the training draws.
+constexpr uint64_t kDiagnosticsStream = 0xd1a6ULL, kReseedStream = 0x5eedc0ULL;
 
 template <typename T>
 T config_value(const json& section, const std::string& key) {
@@ -57,6 +62,23 @@ struct RecordOutputs {
 struct RatingMetrics {
   double ce = 0, accuracy = 0, rmse = 0, mae = 0;
 };
+
+std::vector<double> shares_of(const std::vector<int64_t>& labels, int64_t k) {
+  std::vector<double> shares(k, 0.0);
+  for (int64_t c : labels) shares[c] += 1.0;
+  for (double& share : shares) share /= std::max<size_t>(labels.size(), 1);
+  return shares;
+}
+
+std::string joined_shares(const std::vector<double>& shares) {
+  std::string text;
+  for (size_t c = 0; c < shares.size(); ++c) text += log::format(c ? "/%.3f" : "%.3f", shares[c]);
+  return text;
+}
+
+at::Generator seeded_generator(uint64_t seed) {
+  return at::make_generator<at::CPUGeneratorImpl>(seed);
+}
 
 class VaeRun {
  public:
@@ -146,7 +168,8 @@ class VaeRun {
   // One pass over the training records; returns the mean loss and the records/s.
   template <typename LossFn>
   std::pair<double, double> train_epoch(torch::optim::Optimizer& optimizer, int stage,
-                                        int64_t epoch, int64_t batch_size, LossFn loss_fn) {
+                                        int64_t epoch, int64_t batch_size, LossFn loss_fn,
+                                        const std::function<void()>& after_step = {}) {
     model_->train();
     const auto order = epoch_order(stage, epoch);
     const int64_t n = order.size(0);
@@ -163,6 +186,7 @@ class VaeRun {
                                 classes_.index_select(0, index));
       loss.backward();
       optimizer.step();
+      if (after_step) after_step();
       total += loss.detach().to(torch::kDouble) * index.size(0);
       // The running mean is read (a device sync) only when the progress line is printed.
       progress.update(end, progress.due() ? total.item<double>() / end : -1.0);
@@ -177,7 +201,7 @@ class VaeRun {
     return {mean, n / std::max(seconds, 1e-9)};
   }
 
-  // Mean loss on `positions` in eval mode at z = mu: cross-entropy, plus kl_weight * KL.
+  // Mean loss on `positions` in eval mode at z = mu: cross-entropy, or the stage-B loss.
   double evaluation_loss(const std::vector<int64_t>& positions, double kl_weight) {
     torch::NoGradGuard no_grad;
     model_->eval();
@@ -188,21 +212,136 @@ class VaeRun {
       const auto index = index_all.slice(0, begin, std::min(n, begin + kEvalBatch));
       const auto loss =
           model_->vade_loss(users_.index_select(0, index), items_.index_select(0, index),
-                            classes_.index_select(0, index), kl_weight);
+                            classes_.index_select(0, index), kl_weight, vade_terms());
       total += (kl_weight > 0 ? loss.total : loss.reconstruction).item<double>() * index.size(0);
     }
     return total / n;
   }
 
+  VadeTerms vade_terms() const { return {o_.reconstruction_weight(), o_.balance_weight}; }
+
   void record_epoch(const char* stage, int64_t epoch, double train_loss, double val_loss,
-                    double records_per_s) {
+                    double records_per_s, const json& clusters = nullptr) {
     epochs_.push_back({{"stage", stage},
                        {"epoch", epoch + 1},
                        {"train_loss", train_loss},
                        {"val_loss", val_loss}});
+    if (!clusters.is_null()) epochs_.back()["clusters"] = clusters;
     log::info("stage %s epoch %lld: train loss %.5f, %s loss %.5f, %.0f records/s", stage,
               static_cast<long long>(epoch + 1), train_loss, stop_name_.c_str(), val_loss,
               records_per_s);
+    write_vae_log();
+  }
+
+  // Positions' cluster at mu, in eval mode, [positions] int64 on the CPU.
+  std::vector<int64_t> clusters_at_mu(const std::vector<int64_t>& positions) {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    const auto index = torch::tensor(positions, torch::kLong).to(device_);
+    std::vector<torch::Tensor> parts;
+    for (int64_t begin = 0; begin < index.size(0); begin += kEvalBatch) {
+      const auto part = index.slice(0, begin, std::min(index.size(0), begin + kEvalBatch));
+      parts.push_back(model_->assign(
+          model_->encode(users_.index_select(0, part), items_.index_select(0, part)).mu));
+    }
+    const auto all = torch::cat(parts).to(torch::kCPU).contiguous();
+    return std::vector<int64_t>(all.data_ptr<int64_t>(), all.data_ptr<int64_t>() + all.numel());
+  }
+
+  // On the training records, in eval mode: cluster shares at mu and at one sampled z (seeded
+  // by `draw`) and how often the two agree, mean encoder variance exp(logvar), median and
+  // smallest prior variance, mean entropy of gamma(mu), KL(mean gamma(mu) || uniform),
+  // exp(H(shares at mu)) and the ARI with the EM partition (null for a run resumed from a
+  // checkpoint written before the partition was kept). `shares` gets the shares at mu.
+  json cluster_diagnostics(uint64_t draw, std::vector<double>* shares = nullptr) {
+    torch::NoGradGuard no_grad;
+    model_->eval();
+    const int64_t k = o_.model.clusters;
+    const auto index = torch::tensor(train_, torch::kLong).to(device_);
+    auto generator = seeded_generator(draw);
+    std::vector<torch::Tensor> at_mu_parts, at_z_parts;
+    auto options = torch::TensorOptions().dtype(torch::kDouble).device(device_);
+    auto gamma_sum = torch::zeros({k}, options), entropy_sum = torch::zeros({}, options),
+         variance_sum = torch::zeros({}, options);
+    for (int64_t begin = 0; begin < index.size(0); begin += kEvalBatch) {
+      const auto part = index.slice(0, begin, std::min(index.size(0), begin + kEvalBatch));
+      const auto enc = model_->encode(users_.index_select(0, part), items_.index_select(0, part));
+      const auto noise = torch::randn(enc.mu.sizes(), generator, torch::kFloat).to(device_);
+      const auto z = enc.mu + noise * (0.5 * enc.logvar).exp();
+      const auto log_gamma =
+          torch::log_softmax(model_->log_prior_joint(enc.mu), 1).to(torch::kDouble);
+      at_mu_parts.push_back(log_gamma.argmax(1));
+      at_z_parts.push_back(model_->log_prior_joint(z).argmax(1));
+      gamma_sum += log_gamma.exp().sum(0);
+      entropy_sum -= (log_gamma.exp() * log_gamma).nan_to_num(0.0).sum();
+      variance_sum += enc.logvar.exp().to(torch::kDouble).mean(1).sum();
+    }
+    auto labels = [](std::vector<torch::Tensor>& parts) {
+      const auto all = torch::cat(parts).to(torch::kCPU).contiguous();
+      return std::vector<int64_t>(all.data_ptr<int64_t>(), all.data_ptr<int64_t>() + all.numel());
+    };
+    const auto at_mu = labels(at_mu_parts), at_z = labels(at_z_parts);
+    const double n = static_cast<double>(at_mu.size());
+    int64_t agree = 0;
+    for (size_t r = 0; r < at_mu.size(); ++r) agree += at_mu[r] == at_z[r];
+    const auto mean_gamma = (gamma_sum / n).cpu();
+    double balance = 0;
+    for (int64_t c = 0; c < k; ++c) {
+      const double g = mean_gamma[c].item<double>();
+      if (g > 0) balance += g * std::log(k * g);
+    }
+    const auto prior_variances = model_->prior_log_variances.detach().exp().flatten().cpu();
+    const auto mu_shares = shares_of(at_mu, k);
+    std::vector<int64_t> mu_sizes(k, 0);
+    for (int64_t c : at_mu) ++mu_sizes[c];
+    std::vector<int64_t> em_train;
+    if (!em_clusters_.empty())
+      for (int64_t r : train_) em_train.push_back(em_clusters_[r]);
+    json j = {{"shares_mu", mu_shares},
+              {"shares_z", shares_of(at_z, k)},
+              {"agreement_z_mu", agree / n},
+              {"ari_em",
+               em_clusters_.empty() ? json(nullptr) : json(adjusted_rand_index(em_train, at_mu))},
+              {"effective_clusters", effective_clusters(mu_sizes)},
+              {"encoder_variance", variance_sum.item<double>() / n},
+              {"prior_variance_median", prior_variances.median().item<double>()},
+              {"prior_variance_min", prior_variances.min().item<double>()},
+              {"gamma_entropy", entropy_sum.item<double>() / n},
+              {"balance_kl", balance}};
+    if (shares) *shares = mu_shares;
+    return j;
+  }
+
+  static void log_diagnostics(const std::string& when, const json& d) {
+    log::info(
+        "%s: shares at mu %s, at z %s, agreement %.3f, ARI with EM %.3f, encoder variance %.3g, "
+        "prior variance median %.3g min %.3g, H(gamma) %.3f, KL(mean gamma || uniform) %.4f",
+        when.c_str(), joined_shares(d.at("shares_mu").get<std::vector<double>>()).c_str(),
+        joined_shares(d.at("shares_z").get<std::vector<double>>()).c_str(),
+        d.at("agreement_z_mu").get<double>(),
+        d.at("ari_em").is_null() ? std::nan("") : d.at("ari_em").get<double>(),
+        d.at("encoder_variance").get<double>(), d.at("prior_variance_median").get<double>(),
+        d.at("prior_variance_min").get<double>(), d.at("gamma_entropy").get<double>(),
+        d.at("balance_kl").get<double>());
+  }
+
+  // vae_log.jsonl: every stage-A epoch, the EM fit, stage B's start, every stage-B epoch.
+  void write_vae_log() const {
+    std::string text;
+    bool em_written = false;
+    auto write_em = [&] {
+      if (em_written || gmm_info_.empty()) return;
+      text += json{{"stage", "gmm"}, {"gmm", gmm_info_}}.dump() + "\n";
+      if (!stage_b_start_.is_null())
+        text += json{{"stage", "B"}, {"epoch", 0}, {"clusters", stage_b_start_}}.dump() + "\n";
+      em_written = true;
+    };
+    for (const auto& e : epochs_) {
+      if (e.at("stage") == "B") write_em();
+      text += e.dump() + "\n";
+    }
+    write_em();
+    write_file_atomic(dir_ + "/vae_log.jsonl", text);
   }
 
   void stage_a() {
@@ -250,34 +389,108 @@ class VaeRun {
     GaussianMixtureOptions gmm_options = o_.gmm;
     gmm_options.components = o_.model.clusters;
     gmm_options.seed = o_.seed;
-    const auto mixture = GaussianMixture::fit(torch::cat(mus), gmm_options);
+    const auto train_mu = torch::cat(mus);
+    const auto mixture = GaussianMixture::fit(train_mu, gmm_options);
     model_->set_prior(mixture);
-    const auto weights = mixture.weights().cpu().contiguous();
+    auto as_vector = [](const torch::Tensor& t) {
+      const auto c = t.to(torch::kCPU, torch::kDouble).contiguous();
+      return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+    };
+    std::vector<int64_t> all(data_.records.size());
+    std::iota(all.begin(), all.end(), 0);
+    em_clusters_ = clusters_at_mu(all);
+    std::vector<int64_t> em_train;
+    for (int64_t r : train_) em_train.push_back(em_clusters_[r]);
     gmm_info_ = {{"iterations", mixture.iterations()},
                  {"converged", mixture.converged()},
-                 {"weights", std::vector<double>(weights.data_ptr<double>(),
-                                                 weights.data_ptr<double>() + weights.numel())}};
-    log::info("GMM: %lld EM iterations, %s", static_cast<long long>(mixture.iterations()),
-              mixture.converged() ? "converged" : "not converged (iteration limit)");
+                 {"weights", as_vector(mixture.weights())},
+                 {"train_shares", shares_of(em_train, o_.model.clusters)},
+                 {"latent_variance", as_vector(train_mu.to(torch::kDouble).var(0, false))}};
+    log::info("GMM: %lld EM iterations, %s; training records per cluster at mu %s",
+              static_cast<long long>(mixture.iterations()),
+              mixture.converged() ? "converged" : "not converged (iteration limit)",
+              joined_shares(gmm_info_.at("train_shares").get<std::vector<double>>()).c_str());
     stage_ = "B";
     epoch_ = 0;
     save_checkpoint(nullptr, 0);
   }
 
+  // sigma2_cd >= variance_floor_rel * Var_d(mu of the training records at the EM fit).
+  void apply_variance_floor() {
+    if (o_.variance_floor_rel <= 0) return;
+    torch::NoGradGuard no_grad;
+    const auto floor =
+        torch::tensor(gmm_info_.at("latent_variance").get<std::vector<double>>(), torch::kDouble) *
+        o_.variance_floor_rel;
+    auto& log_variances = model_->prior_log_variances;
+    log_variances.copy_(
+        torch::maximum(log_variances, floor.log().to(log_variances.options()).unsqueeze(0)));
+  }
+
+  // Stage B's starting point, set once after the EM fit (a resume at epoch 0 sets it again,
+  // from the same checkpoint, to the same values).
+  void start_stage_b() {
+    start_logvar_head(*model_, o_.logvar_init, o_.logvar_kappa);
+    if (!o_.learn_pi) {
+      torch::NoGradGuard no_grad;
+      model_->prior_logits.zero_();
+    }
+    apply_variance_floor();
+    stage_b_start_ = cluster_diagnostics(diagnostics_draw(0));
+    log_diagnostics("stage B start", stage_b_start_);
+    write_vae_log();
+  }
+
+  uint64_t diagnostics_draw(int64_t epoch) const {
+    return o_.seed * 1000003ULL + kDiagnosticsStream + epoch;
+  }
+
   void stage_b() {
-    torch::optim::Adam optimizer(model_->parameters(), torch::optim::AdamOptions(o_.vade_lr));
+    if (epoch_ == 0) start_stage_b();
+    // Two groups, so that the prior can learn at its own rate; pi drops out when fixed.
+    std::vector<torch::Tensor> network, prior;
+    for (const auto& item : model_->named_parameters()) {
+      const bool is_prior = item.key().rfind("prior_", 0) == 0;
+      if (item.key() == "prior_logits" && !o_.learn_pi) {
+        item.value().set_requires_grad(false);
+        continue;
+      }
+      (is_prior ? prior : network).push_back(item.value());
+    }
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(network);
+    groups.emplace_back(prior);
+    torch::optim::Adam optimizer(groups, torch::optim::AdamOptions(o_.vade_lr));
     if (optimizer_state_) optimizer.load(*optimizer_state_);
     optimizer_state_.reset();
     for (; epoch_ < o_.vade_epochs; ++epoch_) {
-      for (auto& group : optimizer.param_groups())
-        static_cast<torch::optim::AdamOptions&>(group.options()).lr(o_.vade_learning_rate(epoch_));
+      const double lr = o_.vade_learning_rate(epoch_);
+      auto& param_groups = optimizer.param_groups();
+      static_cast<torch::optim::AdamOptions&>(param_groups[0].options()).lr(lr);
+      static_cast<torch::optim::AdamOptions&>(param_groups[1].options()).lr(lr * o_.prior_lr_scale);
       const double s = o_.kl_weight(epoch_);
-      const auto [train_loss, speed] =
-          train_epoch(optimizer, 1, epoch_, o_.vade_batch_size,
-                      [&](const auto& u, const auto& i, const auto& c) {
-                        return model_->vade_loss(u, i, c, s).total;
-                      });
-      record_epoch("B", epoch_, train_loss, evaluation_loss(stop_, s), speed);
+      const auto terms = vade_terms();
+      const auto [train_loss, speed] = train_epoch(
+          optimizer, 1, epoch_, o_.vade_batch_size,
+          [&](const auto& u, const auto& i, const auto& c) {
+            return model_->vade_loss(u, i, c, s, terms).total;
+          },
+          [&] { apply_variance_floor(); });
+      const double val_loss = evaluation_loss(stop_, s);
+      std::vector<double> shares;
+      json clusters = cluster_diagnostics(diagnostics_draw(epoch_ + 1), &shares);
+      log_diagnostics(log::format("stage B epoch %lld", static_cast<long long>(epoch_ + 1)),
+                      clusters);
+      if (o_.reseed_min_share > 0) {
+        const auto reseeded =
+            reseed_small_components(*model_, shares, o_.reseed_min_share, optimizer,
+                                    o_.seed * 1000003ULL + kReseedStream + epoch_);
+        clusters["reseeded"] = reseeded;
+        for (int64_t c : reseeded)
+          log::info("stage B epoch %lld: cluster %lld held %.3f of the training records, reseeded",
+                    static_cast<long long>(epoch_ + 1), static_cast<long long>(c), shares[c]);
+      }
+      record_epoch("B", epoch_, train_loss, val_loss, speed, clusters);
       save_checkpoint(&optimizer, epoch_ + 1);
     }
     stage_ = "done";
@@ -294,10 +507,17 @@ class VaeRun {
       optimizer->save(optimizer_archive);
       archive.write("optimizer", optimizer_archive);
     }
-    const json meta = {{"stage", stage_},         {"epoch", epochs_done},
-                       {"best_loss", best_loss_}, {"bad_epochs", bad_epochs_},
-                       {"epochs", epochs_},       {"gmm", gmm_info_},
-                       {"seed", o_.seed},         {"has_optimizer", optimizer != nullptr},
+    if (!em_clusters_.empty()) archive.write("em_clusters", torch::tensor(em_clusters_));
+    const json meta = {{"stage", stage_},
+                       {"epoch", epochs_done},
+                       {"best_loss", best_loss_},
+                       {"bad_epochs", bad_epochs_},
+                       {"epochs", epochs_},
+                       {"gmm", gmm_info_},
+                       {"stage_b_start", stage_b_start_},
+                       {"seed", o_.seed},
+                       {"has_optimizer", optimizer != nullptr},
+                       {"has_em_clusters", !em_clusters_.empty()},
                        {"n_best", best_.size()}};
     archive.write("meta", c10::IValue(meta.dump()));
     save_archive(archive, dir_ + "/" + kCheckpointName);
@@ -324,6 +544,12 @@ class VaeRun {
         optimizer_state_ = std::make_unique<torch::serialize::InputArchive>();
         archive.read("optimizer", *optimizer_state_);
       }
+      if (meta.value("has_em_clusters", false)) {
+        torch::Tensor em;
+        archive.read("em_clusters", em);
+        em = em.to(torch::kCPU, torch::kLong).contiguous();
+        em_clusters_.assign(em.data_ptr<int64_t>(), em.data_ptr<int64_t>() + em.numel());
+      }
     } catch (const c10::Error&) {
       throw file_error(path, "not a readable checkpoint of this model");
     } catch (const json::exception&) {
@@ -336,6 +562,7 @@ class VaeRun {
     bad_epochs_ = meta.at("bad_epochs").get<int64_t>();
     epochs_ = meta.at("epochs");
     gmm_info_ = meta.at("gmm");
+    stage_b_start_ = meta.value("stage_b_start", json());
     log::info("resuming %s: stage %s after epoch %lld", dir_.c_str(), stage_.c_str(),
               static_cast<long long>(epoch_));
   }
@@ -449,13 +676,14 @@ class VaeRun {
     return {{"global_mean", global}, {"user_item_bias", bias}};
   }
 
-  // truth.jsonl next to the data ({"user", "group"} lines): NMI and ARI of clusters vs groups.
-  void add_truth_scores(json& metrics, const int64_t* cluster) const {
+  // truth.jsonl next to the data ({"user", "group"} lines): NMI and ARI of clusters vs groups;
+  // empty without the file.
+  json truth_scores(const int64_t* cluster) const {
     namespace fs = std::filesystem;
     const fs::path data_path(data_.path);
     const fs::path truth =
         (fs::is_directory(data_path) ? data_path : data_path.parent_path()) / "truth.jsonl";
-    if (!fs::exists(truth)) return;
+    if (!fs::exists(truth)) return json::object();
     std::map<std::string, std::string> group_of;
     std::istringstream lines(read_file(truth.string()));
     std::string line;
@@ -478,9 +706,9 @@ class VaeRun {
       truth_labels.push_back(group_index.emplace(found->second, group_index.size()).first->second);
       cluster_labels.push_back(cluster[r]);
     }
-    if (truth_labels.empty()) return;
-    metrics["nmi"] = normalized_mutual_information(truth_labels, cluster_labels);
-    metrics["ari"] = adjusted_rand_index(truth_labels, cluster_labels);
+    if (truth_labels.empty()) return json::object();
+    return {{"nmi", normalized_mutual_information(truth_labels, cluster_labels)},
+            {"ari", adjusted_rand_index(truth_labels, cluster_labels)}};
   }
 
   json write_outputs() {
@@ -528,7 +756,20 @@ class VaeRun {
     metrics["subsets"] = subsets;
     metrics["baselines"] = baselines();
     metrics["epochs"] = epochs_;
-    add_truth_scores(metrics, cluster);
+    metrics.update(truth_scores(cluster));
+    if (!em_clusters_.empty()) {
+      // The EM partition before stage B, and how much of it stage B kept.
+      std::vector<int64_t> em_train, final_train;
+      for (int64_t r : train_) {
+        em_train.push_back(em_clusters_[r]);
+        final_train.push_back(cluster[r]);
+      }
+      json em = truth_scores(em_clusters_.data());
+      em["train_shares"] = gmm_info_.at("train_shares");
+      em["ari_with_final"] = adjusted_rand_index(em_train, final_train);
+      metrics["em_partition"] = em;
+    }
+    if (!stage_b_start_.is_null()) metrics["stage_b_start"] = stage_b_start_;
 
     save_trained_vae(dir_, model_, data_.users, data_.items);
     {
@@ -554,6 +795,8 @@ class VaeRun {
     }
     write_latent_plot(out);
     write_loss_plot();
+    write_cluster_plot();
+    write_vae_log();
     write_file_atomic(dir_ + "/metrics.json", metrics.dump(2) + "\n");
     return metrics;
   }
@@ -642,6 +885,33 @@ class VaeRun {
     write_file_atomic(dir_ + "/loss.svg", plot::line_chart_svg(series, chart));
   }
 
+  // Training-record shares per stage-B epoch (0: after the EM fit), at mu and at a sampled z.
+  void write_cluster_plot() const {
+    if (stage_b_start_.is_null()) return;
+    std::vector<json> points{stage_b_start_};
+    for (const auto& e : epochs_)
+      if (e.contains("clusters")) points.push_back(e.at("clusters"));
+    std::vector<plot::LineSeries> series;
+    for (int64_t c = 0; c < o_.model.clusters; ++c) {
+      for (const char* at : {"mu", "z"}) {
+        plot::LineSeries line;
+        line.label = "cluster " + std::to_string(c) + " at " + at;
+        line.color = plot::palette(c);
+        line.dashed = at[0] == 'z';
+        for (size_t x = 0; x < points.size(); ++x) {
+          line.x.push_back(static_cast<double>(x));
+          line.y.push_back(points[x].at(std::string("shares_") + at)[c].get<double>());
+        }
+        series.push_back(line);
+      }
+    }
+    plot::ChartOptions chart;
+    chart.title = "cluster shares of the training records";
+    chart.x_label = "stage B epoch (0: after the EM fit)";
+    chart.y_label = "share";
+    write_file_atomic(dir_ + "/clusters.svg", plot::line_chart_svg(series, chart));
+  }
+
   const Dataset& data_;
   VaeTrainOptions o_;
   std::string dir_;
@@ -659,6 +929,8 @@ class VaeRun {
   std::vector<torch::Tensor> best_;
   json epochs_ = json::array();
   json gmm_info_ = json::object();
+  json stage_b_start_;                // cluster_diagnostics before the first stage-B step
+  std::vector<int64_t> em_clusters_;  // [N] every record's cluster right after the EM fit
   std::unique_ptr<torch::serialize::InputArchive> optimizer_state_;
 };
 
@@ -725,6 +997,19 @@ VaeTrainOptions VaeTrainOptions::from_config(const json& v, uint64_t seed) {
   o.vade_epochs = config_value<int64_t>(v, "vade_epochs");
   o.vade_batch_size = config_value<int64_t>(v, "vade_batch_size");
   o.vade_lr = config_value<double>(v, "vade_lr");
+  o.prior_lr_scale = config_value<double>(v, "prior_lr_scale");
+  const json scale = config_value<json>(v, "reconstruction_scale");
+  if (scale.is_number() && scale.get<double>() > 0)
+    o.reconstruction_scale = scale.get<double>();
+  else if (scale != "2E")
+    throw Error("config key 'vae.reconstruction_scale' must be \"2E\" or a positive number, got " +
+                scale.dump());
+  o.logvar_init = parse_logvar_init(config_value<std::string>(v, "logvar_init"));
+  o.logvar_kappa = config_value<double>(v, "logvar_kappa");
+  o.learn_pi = config_value<bool>(v, "learn_pi");
+  o.balance_weight = config_value<double>(v, "balance_weight");
+  o.reseed_min_share = config_value<double>(v, "reseed_min_share");
+  o.variance_floor_rel = config_value<double>(v, "variance_floor_rel");
   o.lr_step_epochs = config_value<int64_t>(v, "lr_step_epochs");
   o.lr_step_gamma = config_value<double>(v, "lr_step_gamma");
   o.kl_start = config_value<double>(v, "kl_start");
@@ -743,7 +1028,79 @@ VaeTrainOptions VaeTrainOptions::from_config(const json& v, uint64_t seed) {
         "vae.patience must be at least 1");
   if (!(o.holdout_fraction > 0 && o.holdout_fraction < 1))
     throw Error("config key 'vae.holdout_fraction' must be between 0 and 1");
+  auto require = [](bool ok, const char* key, const char* what) {
+    if (!ok) throw Error(std::string("config key 'vae.") + key + "' must be " + what);
+  };
+  require(o.vade_lr > 0, "vade_lr", "positive");
+  require(o.prior_lr_scale >= 0, "prior_lr_scale", "at least 0");
+  require(o.logvar_kappa > 0, "logvar_kappa", "positive");
+  require(o.balance_weight >= 0, "balance_weight", "at least 0");
+  require(o.reseed_min_share >= 0 && o.reseed_min_share < 1, "reseed_min_share",
+          "at least 0 and below 1");
+  require(o.variance_floor_rel >= 0, "variance_floor_rel", "at least 0");
   return o;
+}
+
+double VaeTrainOptions::reconstruction_weight() const {
+  return reconstruction_scale ? *reconstruction_scale
+                              : 2.0 * static_cast<double>(model.embedding_dim);
+}
+
+LogvarInit parse_logvar_init(const std::string& name) {
+  if (name == "random") return LogvarInit::random;
+  if (name == "narrow") return LogvarInit::narrow;
+  if (name == "copy_mu") return LogvarInit::copy_mu;
+  throw Error("config key 'vae.logvar_init' must be \"random\", \"narrow\" or \"copy_mu\", got \"" +
+              name + "\"");
+}
+
+void start_logvar_head(VaeGmmImpl& model, LogvarInit init, double kappa) {
+  torch::NoGradGuard no_grad;
+  auto& head = *model.logvar_head;
+  switch (init) {
+    case LogvarInit::random:
+      return;
+    case LogvarInit::narrow: {
+      const double median =
+          model.prior_log_variances.detach().exp().flatten().median().item<double>();
+      head.weight.zero_();
+      head.bias.fill_(std::log(kappa * median));
+      return;
+    }
+    case LogvarInit::copy_mu:
+      head.weight.copy_(model.mu_head->weight);
+      head.bias.copy_(model.mu_head->bias);
+      return;
+  }
+}
+
+std::vector<int64_t> reseed_small_components(VaeGmmImpl& model, const std::vector<double>& shares,
+                                             double min_share, torch::optim::Adam& optimizer,
+                                             uint64_t seed) {
+  const int64_t k = static_cast<int64_t>(shares.size());
+  if (k != model.options.clusters) throw Error("reseed: one share per cluster expected");
+  const int64_t largest = std::max_element(shares.begin(), shares.end()) - shares.begin();
+  auto generator = seeded_generator(seed);
+  torch::NoGradGuard no_grad;
+  std::vector<int64_t> reseeded;
+  for (int64_t c = 0; c < k; ++c) {
+    if (c == largest || shares[c] >= min_share) continue;
+    const auto noise = torch::randn({model.options.latent_dim}, generator, torch::kFloat)
+                           .to(model.prior_means.device());
+    const auto spread = (0.5 * model.prior_log_variances[largest]).exp();
+    model.prior_means[c].copy_(model.prior_means[largest] + kReseedSpread * spread * noise);
+    model.prior_log_variances[c].copy_(model.prior_log_variances[largest]);
+    model.prior_logits[c].copy_(model.prior_logits[largest]);
+    for (const auto* p : {&model.prior_means, &model.prior_log_variances, &model.prior_logits}) {
+      const auto found = optimizer.state().find(p->unsafeGetTensorImpl());
+      if (found == optimizer.state().end()) continue;  // not optimised, or no step yet
+      auto& state = static_cast<torch::optim::AdamParamState&>(*found->second);
+      state.exp_avg()[c].zero_();
+      state.exp_avg_sq()[c].zero_();
+    }
+    reseeded.push_back(c);
+  }
+  return reseeded;
 }
 
 double VaeTrainOptions::kl_weight(int64_t vade_epoch) const {
@@ -772,6 +1129,14 @@ double normalized_mutual_information(const std::vector<int64_t>& a, const std::v
   for (const auto& [pair, count] : t.joint)
     mi += count / t.n * std::log(count * t.n / (t.a.at(pair.first) * t.b.at(pair.second)));
   return std::max(0.0, mi) / std::max((ha + hb) / 2, 1e-300);
+}
+
+double effective_clusters(const std::vector<int64_t>& sizes) {
+  double total = 0, h = 0;
+  for (int64_t size : sizes) total += static_cast<double>(size);
+  for (int64_t size : sizes)
+    if (size > 0) h -= size / total * std::log(size / total);
+  return total > 0 ? std::exp(h) : 0.0;
 }
 
 double adjusted_rand_index(const std::vector<int64_t>& a, const std::vector<int64_t>& b) {

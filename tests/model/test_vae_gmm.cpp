@@ -1,5 +1,6 @@
-// VaeGmm: records are encoded independently; the VaDE KL, gamma and cluster assignment agree
-// with a direct float64 computation written out with loops; the run-folder format round-trips.
+// VaeGmm: records are encoded independently; the VaDE KL, gamma, cluster assignment, the
+// reconstruction scale and the balance term agree with a direct float64 computation written
+// out with loops; the run-folder format round-trips.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -122,6 +123,39 @@ TEST(VaeGmm, VadeLossInEvalModeIsCrossEntropyPlusWeightedKl) {
   EXPECT_NEAR(loss.kl.item<double>(), kl_mean, 1e-4);
   EXPECT_NEAR(loss.total.item<double>(), ce + 0.25 * kl_mean, 1e-4);
   EXPECT_NEAR(model->pretrain_loss(users, items, classes).item<double>(), ce, 1e-5);
+}
+
+TEST(VaeGmm, VadeLossScalesReconstructionAndAddsBalance) {
+  auto model = random_model();
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto users = torch::tensor({0, 4, 6, 2}, torch::kLong);
+  const auto items = torch::tensor({1, 1, 3, 0}, torch::kLong);
+  const auto classes = torch::tensor({4, 0, 2, 3}, torch::kLong);
+  const auto plain = model->vade_loss(users, items, classes, 0.25);
+  const auto scaled = model->vade_loss(users, items, classes, 0.25, {16.0, 0.5});
+  const double ce = plain.reconstruction.item<double>(), kl = plain.kl.item<double>();
+  EXPECT_FALSE(plain.balance.defined());
+  // Balance by hand: gamma~ = softmax(log N(mu | c) / D), D = 5, averaged over the batch, then
+  // sum_c g log(K g).
+  const auto mu = model->encode(users, items).mu;
+  const auto log_pi = torch::log_softmax(model->prior_logits.to(torch::kDouble), 0);
+  std::vector<double> mean_gamma(4, 0.0);
+  for (int64_t b = 0; b < 4; ++b) {
+    auto log_density = reference_log_joint(model, mu[b]);
+    for (int64_t c = 0; c < 4; ++c)
+      log_density[c] = (log_density[c] - log_pi[c].item<double>()) / 5;
+    const auto g = softmax(log_density);
+    for (int64_t c = 0; c < 4; ++c) mean_gamma[c] += g[c] / 4;
+  }
+  double balance = 0;
+  for (double g : mean_gamma) balance += g * std::log(4 * g);
+  EXPECT_NEAR(scaled.balance.item<double>(), balance, 1e-5);
+  EXPECT_NEAR(scaled.total.item<double>(), 16.0 * ce + 0.25 * kl + 16.0 * 0.5 * balance,
+              1e-4 * 16.0 * ce);
+  // R = 1 and no balance is the loss without terms, bit for bit.
+  EXPECT_TRUE(
+      torch::equal(model->vade_loss(users, items, classes, 0.25, {1.0, 0.0}).total, plain.total));
 }
 
 TEST(VaeGmm, SetPriorKeepsWeightsNormalised) {

@@ -1,6 +1,8 @@
 // pretrain-vae end to end on planted-cluster data: outputs, no collapse, determinism, resume;
-// clustering scores against scikit-learn's documented values; the SVG charts; and, with
-// GAVAMOE_DATASETS, the TripAdvisor ratings against the global-mean baseline.
+// stage B's options (reconstruction scale, logvar start, reseeding, the balance switches at
+// their paper values giving the default run bit for bit, config errors); clustering scores
+// against scikit-learn's documented values; the SVG charts; and, with GAVAMOE_DATASETS, the
+// TripAdvisor ratings against the global-mean baseline.
 // One LibTorch thread: the models are tiny, and OpenMP threads that spin-wait make a shared
 // machine many times slower.
 #include <gtest/gtest.h>
@@ -10,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "gavamoe/core/config.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/plot/svg.hpp"
 #include "gavamoe/train/vae_trainer.hpp"
@@ -77,8 +80,9 @@ TEST(VaeTrainer, PlantedClustersNoCollapseAndDeterministic) {
   const auto data = planted_dataset(dir);
   const auto metrics = pretrain_vae(data, small_options(), dir + "/run1");
 
-  for (const char* name : {"vae.safetensors", "vae.json", "users.json", "items.json",
-                           "clusters.jsonl", "metrics.json", "latent.svg", "loss.svg"})
+  for (const char* name :
+       {"vae.safetensors", "vae.json", "users.json", "items.json", "clusters.jsonl", "metrics.json",
+        "vae_log.jsonl", "latent.svg", "loss.svg", "clusters.svg"})
     EXPECT_TRUE(std::filesystem::exists(dir + "/run1/" + name)) << name;
 
   const auto lines = lines_of(dir + "/run1/clusters.jsonl");
@@ -107,10 +111,21 @@ TEST(VaeTrainer, PlantedClustersNoCollapseAndDeterministic) {
   EXPECT_TRUE(metrics.contains("nmi"));
   EXPECT_TRUE(metrics.contains("ari"));
   EXPECT_GE(metrics.at("epochs").size(), 2u + 4u);
+  // Diagnostics: the EM partition, stage B's start (the narrow logvar start keeps a sampled z
+  // in mu's cluster) and every stage-B epoch.
+  EXPECT_GE(metrics.at("stage_b_start").at("agreement_z_mu").get<double>(), 0.95);
+  EXPECT_EQ(metrics.at("em_partition").at("train_shares").size(), 4u);
+  EXPECT_TRUE(metrics.at("em_partition").contains("nmi"));
+  EXPECT_TRUE(metrics.at("em_partition").contains("ari_with_final"));
+  for (const auto& e : metrics.at("epochs"))
+    EXPECT_EQ(e.contains("clusters"), e.at("stage") == "B") << e.dump();
+  const auto log_lines = lines_of(dir + "/run1/vae_log.jsonl");
+  EXPECT_EQ(log_lines.size(), metrics.at("epochs").size() + 2);  // + the EM fit, stage B's start
 
   pretrain_vae(data, small_options(), dir + "/run2");
-  EXPECT_EQ(test::read_text(dir + "/run1/clusters.jsonl"),
-            test::read_text(dir + "/run2/clusters.jsonl"));
+  for (const char* name : {"clusters.jsonl", "vae.safetensors", "metrics.json", "vae_log.jsonl"})
+    EXPECT_EQ(test::read_text(dir + "/run1/" + name), test::read_text(dir + "/run2/" + name))
+        << name;
 
   // The saved model assigns the same clusters from string ids.
   auto vae = load_trained_vae(dir + "/run1");
@@ -147,6 +162,120 @@ TEST(VaeTrainer, BadInputIsAnError) {
   data.subsets[0].clear();
   EXPECT_THROW(pretrain_vae(data, options, dir + "/run"), Error);
   EXPECT_FALSE(std::filesystem::exists(dir + "/run/clusters.jsonl"));
+}
+
+VaeTrainOptions options_from(const std::vector<std::string>& assignments) {
+  RunConfig config;
+  config.set_all(assignments);
+  return VaeTrainOptions::from_config(config.at("vae"), 1);
+}
+
+TEST(VaeTrainer, StageBOptionsFromConfig) {
+  const auto defaults = options_from({});
+  EXPECT_DOUBLE_EQ(defaults.reconstruction_weight(), 2.0 * 64);  // 2E, E = 64
+  EXPECT_DOUBLE_EQ(defaults.vade_lr, 1e-5);
+  EXPECT_EQ(defaults.logvar_init, LogvarInit::narrow);
+  EXPECT_DOUBLE_EQ(options_from({"vae.embedding_dim=768"}).reconstruction_weight(), 1536.0);
+  EXPECT_DOUBLE_EQ(options_from({"vae.reconstruction_scale=1"}).reconstruction_weight(), 1.0);
+  EXPECT_EQ(options_from({"vae.logvar_init=copy_mu"}).logvar_init, LogvarInit::copy_mu);
+  for (const std::string bad :
+       {"vae.reconstruction_scale=3E", "vae.reconstruction_scale=0", "vae.logvar_init=wide",
+        "vae.logvar_kappa=0", "vae.reseed_min_share=1", "vae.balance_weight=-1",
+        "vae.variance_floor_rel=-1", "vae.prior_lr_scale=-1", "vae.vade_lr=0"}) {
+    const std::string key = bad.substr(0, bad.find('='));
+    try {
+      options_from({bad});
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("'" + key + "'"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(VaeTrainer, LogvarStartOptions) {
+  auto model = test::random_vae_gmm(test::small_vae_options(7, 5, 5, 4), 11);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto users = torch::tensor({0, 3, 6}, torch::kLong);
+  const auto items = torch::tensor({1, 4, 2}, torch::kLong);
+  const auto before = model->encode(users, items).logvar.clone();
+  start_logvar_head(*model, LogvarInit::random, 0.1);
+  EXPECT_TRUE(torch::equal(model->encode(users, items).logvar, before));
+
+  start_logvar_head(*model, LogvarInit::narrow, 0.1);
+  // log(0.1 * median of the 20 prior variances); torch's median of an even count is the lower.
+  auto variances = model->prior_log_variances.exp().flatten();
+  variances = std::get<0>(variances.sort());
+  const double expected = std::log(0.1 * variances[9].item<double>());
+  EXPECT_EQ(model->logvar_head->weight.abs().max().item<float>(), 0.0f);
+  const auto narrow = model->encode(users, items).logvar;
+  EXPECT_TRUE(torch::allclose(narrow, torch::full_like(narrow, expected), 1e-6, 1e-6));
+
+  start_logvar_head(*model, LogvarInit::copy_mu, 0.1);
+  const auto enc = model->encode(users, items);
+  EXPECT_TRUE(torch::equal(enc.logvar, enc.mu));
+}
+
+TEST(VaeTrainer, ReseedRestartsSmallComponentsFromTheLargest) {
+  auto model = test::random_vae_gmm(test::small_vae_options(7, 5, 5, 4), 11);
+  torch::optim::Adam optimizer(std::vector<torch::Tensor>{model->prior_logits, model->prior_means,
+                                                          model->prior_log_variances},
+                               torch::optim::AdamOptions(1e-2));
+  const auto z = torch::randn({16, 5});
+  optimizer.zero_grad();
+  model->vade_kl(z, torch::zeros_like(z), z).mean().backward();
+  optimizer.step();
+  const auto means = model->prior_means.detach().clone();
+  const auto reseeded = reseed_small_components(*model, {0.5, 0.01, 0.3, 0.19}, 0.05, optimizer, 7);
+  ASSERT_EQ(reseeded, std::vector<int64_t>{1});
+  torch::NoGradGuard no_grad;
+  EXPECT_TRUE(torch::equal(model->prior_log_variances[1], model->prior_log_variances[0]));
+  EXPECT_EQ(model->prior_logits[1].item<float>(), model->prior_logits[0].item<float>());
+  const auto offset =
+      (model->prior_means[1] - means[0]) / (0.5 * model->prior_log_variances[0]).exp();
+  EXPECT_GT(offset.abs().max().item<double>(), 0.0);
+  EXPECT_LT(offset.abs().max().item<double>(), 0.1 * 5);  // 0.1 sigma times a normal draw
+  for (int64_t c : {0, 2, 3}) EXPECT_TRUE(torch::equal(model->prior_means[c], means[c])) << c;
+  auto& state = static_cast<torch::optim::AdamParamState&>(
+      *optimizer.state().at(model->prior_means.unsafeGetTensorImpl()));
+  EXPECT_EQ(state.exp_avg()[1].abs().max().item<float>(), 0.0f);
+  EXPECT_EQ(state.exp_avg_sq()[1].abs().max().item<float>(), 0.0f);
+  EXPECT_GT(state.exp_avg_sq()[2].abs().max().item<float>(), 0.0f);
+  EXPECT_TRUE(
+      reseed_small_components(*model, {0.25, 0.25, 0.25, 0.25}, 0.05, optimizer, 7).empty());
+}
+
+TEST(VaeTrainer, BalanceSwitchesAtPaperValuesGiveTheDefaultRun) {
+  torch::set_num_threads(1);
+  const std::string dir = test::scratch_dir();
+  const auto data = planted_dataset(dir, 400);
+  auto with = [](VaeTrainOptions o) {
+    const auto small = small_options();
+    o.model = small.model;
+    o.pretrain_epochs = 2;
+    o.vade_epochs = 2;
+    o.pretrain_batch_size = o.vade_batch_size = 128;
+    o.device = "cpu";
+    return o;
+  };
+  pretrain_vae(data, with(options_from({})), dir + "/default");
+  // Paper values written out; the floor and the reseed share are on but never bind, so their
+  // code runs without changing a bit.
+  pretrain_vae(
+      data,
+      with(options_from({"vae.learn_pi=true", "vae.balance_weight=0", "vae.reseed_min_share=1e-9",
+                         "vae.variance_floor_rel=1e-30", "vae.prior_lr_scale=1"})),
+      dir + "/paper");
+  for (const char* name : {"clusters.jsonl", "vae.safetensors"})
+    EXPECT_EQ(test::read_text(dir + "/default/" + name), test::read_text(dir + "/paper/" + name))
+        << name;
+  // And the switches do something: fixed uniform pi, the balance term.
+  pretrain_vae(data, with(options_from({"vae.learn_pi=false", "vae.balance_weight=0.5"})),
+               dir + "/balanced");
+  EXPECT_NE(test::read_text(dir + "/default/clusters.jsonl"),
+            test::read_text(dir + "/balanced/clusters.jsonl"));
+  auto vae = load_trained_vae(dir + "/balanced");
+  EXPECT_TRUE(torch::equal(vae.model->prior_logits, torch::zeros({4})));
 }
 
 TEST(VaeTrainer, AnnealingAndStepSchedule) {

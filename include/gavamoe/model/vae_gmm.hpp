@@ -47,10 +47,17 @@ struct VaeEncoding {
   torch::Tensor logvar;  // [B, D]
 };
 
+// Weights of the stage-B terms besides the KL weight s.
+struct VadeTerms {
+  double reconstruction_scale = 1.0;  // R; the release uses 2E
+  double balance_weight = 0.0;        // lambda of the batch balance term (0: not computed)
+};
+
 struct VadeLoss {
-  torch::Tensor total;           // reconstruction + kl_weight * kl, scalar
+  torch::Tensor total;           // R * reconstruction + s * kl + R * lambda * balance, scalar
   torch::Tensor reconstruction;  // mean rating cross-entropy
   torch::Tensor kl;              // mean VaDE KL
+  torch::Tensor balance;         // balance_kl(mu); undefined when lambda is 0
 };
 
 struct VaeGmmImpl : torch::nn::Module {
@@ -64,7 +71,7 @@ struct VaeGmmImpl : torch::nn::Module {
                               const torch::Tensor& classes);
   // Stage B: z = mu + eps * exp(logvar / 2) in training mode, z = mu in eval mode.
   VadeLoss vade_loss(const torch::Tensor& users, const torch::Tensor& items,
-                     const torch::Tensor& classes, double kl_weight);
+                     const torch::Tensor& classes, double kl_weight, const VadeTerms& terms = {});
 
   // log pi_c + log N(z | mu_c, sigma2_c), [B, K].
   torch::Tensor log_prior_joint(const torch::Tensor& z) const;
@@ -73,6 +80,10 @@ struct VaeGmmImpl : torch::nn::Module {
   // The VaDE KL term per record [B] for an encoding and a latent sample z [B, D].
   torch::Tensor vade_kl(const torch::Tensor& mu, const torch::Tensor& logvar,
                         const torch::Tensor& z) const;
+  // KL(mean_b gamma~ || uniform) with gamma~ = softmax_c(log N(mu | mu_c, sigma2_c) / D): the
+  // batch's softened cluster occupancy against equal shares (pi left out, so it balances even
+  // when pi is learnt; the temperature D keeps a gradient where gamma is one-hot). Scalar.
+  torch::Tensor balance_kl(const torch::Tensor& mu) const;
   // Deterministic cluster: argmax_c of log_prior_joint(mu), [B] int64.
   torch::Tensor assign(const torch::Tensor& mu) const;
 
@@ -94,6 +105,9 @@ struct VaeGmmImpl : torch::nn::Module {
   torch::Tensor prior_logits;         // [K]
   torch::Tensor prior_means;          // [K, D]
   torch::Tensor prior_log_variances;  // [K, D]
+
+ private:
+  torch::Tensor log_density(const torch::Tensor& z) const;  // log N(z | mu_c, sigma2_c), [B, K]
 };
 TORCH_MODULE(VaeGmm);
 

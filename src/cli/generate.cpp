@@ -20,6 +20,7 @@
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/infer/generator.hpp"
 #include "gavamoe/model/explainer.hpp"
+#include "gavamoe/model/memory_estimate.hpp"
 #include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/text/chat_template.hpp"
 #include "gavamoe/text/tokenizer.hpp"
@@ -59,8 +60,25 @@ struct LoadedModel {
   Routing routing;
 };
 
+// Refuses, before any weight is read, a model and generation that cannot fit in memory. The
+// prompt's bytes bound its tokens (every tokenizer here has byte fallback or byte-level BPE).
+void require_generation_memory(const GenerateOptions& options, torch::Dtype dtype) {
+  const bool exported = is_exported_explainer(options.model);
+  const LlamaConfig config = exported ? LlamaConfig::load(options.model + "/config.json")
+                                      : load_pretrained_config(options.model);
+  const int64_t rows = options.decode == "beam" ? options.beams : 1;
+  const auto length =
+      static_cast<int64_t>(options.prompt.size() + options.system.size()) + options.max_new_tokens;
+  MemoryEstimate need;
+  need.weights = llama_weight_bytes(config, dtype);
+  need.work =
+      generation_bytes(config, dtype, rows, std::min(length, config.max_position_embeddings));
+  require_memory("generate: " + options.model, need, torch::kCPU);
+}
+
 LoadedModel load_model(const GenerateOptions& options) {
   const torch::Dtype dtype = parse_dtype(options.dtype);
+  require_generation_memory(options, dtype);
   if (!is_exported_explainer(options.model)) {
     PretrainedModel pretrained = load_pretrained(options.model, dtype);
     return {pretrained.model, pretrained.tokenizer, {}};

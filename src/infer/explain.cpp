@@ -10,6 +10,7 @@
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/progress.hpp"
+#include "gavamoe/model/memory_estimate.hpp"
 #include "gavamoe/model/vae_predict.hpp"
 
 namespace gavamoe {
@@ -55,6 +56,21 @@ std::string decode_generated(const Tokenizer& tokenizer, std::vector<int> tokens
   return tokenizer.decode(tokens, true);
 }
 
+// The explainer's weights and the generation of one batch: batch_size rows, or the beams of one
+// prompt (beam search decodes one prompt at a time), of up to max_length + max_new_tokens.
+MemoryEstimate inference_memory(const ExplainerRunInfo& info, const RunConfig& config) {
+  const LlamaConfig base = explainer_base_config(info);
+  const bool beam = config.get<std::string>("infer.decode") == "beam";
+  const int64_t rows =
+      beam ? config.get<int64_t>("infer.beams") : config.get<int64_t>("infer.batch_size");
+  const int64_t length =
+      config.get<int64_t>("train.max_length") + config.get<int64_t>("infer.max_new_tokens");
+  MemoryEstimate need = explainer_memory(base, info.options);
+  need.work = generation_bytes(base, torch::kFloat32, std::max<int64_t>(rows, 1),
+                               std::max<int64_t>(length, 1));
+  return need;
+}
+
 }  // namespace
 
 ExplainerRun load_explainer_for_inference(const std::string& run_dir,
@@ -69,6 +85,8 @@ ExplainerRun load_explainer_for_inference(const std::string& run_dir,
   run.config.set_all(overrides);
   run.unknown_ids = parse_unknown_ids(run.config.get<std::string>("vae.unknown_ids"));
   const ExplainerRunInfo info = read_explainer_run_info(run_dir);
+  require_memory(run_dir + ": the explainer and its decoding (infer.batch_size, infer.beams)",
+                 inference_memory(info, run.config), device);
   run.explainer = load_explainer_run(run_dir, device);
   run.vae = load_trained_vae(info.vae_run, device);
   run.tokenizer = load_tokenizer(run_dir);

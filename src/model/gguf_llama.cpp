@@ -13,6 +13,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
+#include "gavamoe/model/memory_estimate.hpp"
 
 namespace gavamoe {
 namespace {
@@ -116,6 +117,14 @@ LlamaConfig gguf_llama_config(const GgufFile& file) {
     throw file_error(file.path(), p + "vocab_size " + std::to_string(declared) +
                                       " differs from token_embd.weight's " +
                                       std::to_string(config.vocab_size) + " rows");
+  config.check_ranges(file.path(), {{"vocab_size", "token_embd.weight rows"},
+                                    {"hidden_size", p + "embedding_length"},
+                                    {"intermediate_size", p + "feed_forward_length"},
+                                    {"num_hidden_layers", p + "block_count"},
+                                    {"num_attention_heads", p + "attention.head_count"},
+                                    {"num_key_value_heads", p + "attention.head_count_kv"},
+                                    {"head_dim", p + "attention.key_length"},
+                                    {"max_position_embeddings", p + "context_length"}});
   config.tie_word_embeddings = file.find_tensor("output.weight") == nullptr;
   const int64_t bos = meta.integer("tokenizer.ggml.bos_token_id", -1);
   const int64_t eos = meta.integer("tokenizer.ggml.eos_token_id", -1);
@@ -179,7 +188,11 @@ void load_gguf_weights(Llama& model, const GgufFile& file) {
 }
 
 Llama load_gguf_llama(const GgufFile& file, torch::Dtype dtype, torch::Device device) {
-  Llama model = make_llama(gguf_llama_config(file), dtype, device);
+  const LlamaConfig config = gguf_llama_config(file);
+  MemoryEstimate need;
+  need.weights = llama_weight_bytes(config, dtype);
+  require_memory(file.path() + ": the model", need, device);
+  Llama model = make_llama(config, dtype, device);
   load_gguf_weights(model, file);
   model->eval();
   return model;

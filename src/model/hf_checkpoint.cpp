@@ -8,6 +8,7 @@
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/model/memory_estimate.hpp"
 #include "gavamoe/model/safetensors.hpp"
 
 namespace gavamoe {
@@ -72,6 +73,44 @@ Shards open_shards(const std::string& dir) {
   return shards;
 }
 
+std::string shape_text(const std::vector<int64_t>& shape) {
+  std::string text;
+  for (int64_t size : shape) text += (text.empty() ? "" : ", ") + std::to_string(size);
+  return "[" + text + "]";
+}
+
+// Every tensor the config implies is in the checkpoint with the config's shape, so that a
+// config that does not describe the weights fails before the model is built.
+void check_shapes(const LlamaConfig& config, const Shards& shards, const std::string& config_path) {
+  for (const auto& [name, shape] : llama_tensor_shapes(config)) {
+    const auto it = shards.by_tensor.find(name);
+    if (it == shards.by_tensor.end())
+      throw file_error(shards.listing, "no tensor '" + name + "' (the model needs it)");
+    const std::vector<int64_t>& stored = it->second->entry(name).shape;
+    if (stored != shape)
+      throw file_error(it->second->path(), "tensor '" + name + "' has shape " + shape_text(stored) +
+                                               " but " + config_path + " implies " +
+                                               shape_text(shape));
+  }
+}
+
+void load_weights(Llama& model, const Shards& shards, const std::string& dir) {
+  std::set<std::string> used;
+  for (auto& item : model->named_parameters()) {
+    const std::string hf_name = hf_tensor_name(item.key());
+    const auto it = shards.by_tensor.find(hf_name);
+    if (it == shards.by_tensor.end())
+      throw file_error(shards.listing, "no tensor '" + hf_name + "' (the model needs it)");
+    it->second->load_into(hf_name, item.value());
+    used.insert(hf_name);
+  }
+  size_t unused = 0;
+  for (const auto& [name, reader] : shards.by_tensor)
+    if (!used.count(name) && name != "lm_head.weight") ++unused;  // tied heads may be stored
+  if (unused > 0)
+    log::warn("%s: %zu checkpoint tensors are not used by the model", dir.c_str(), unused);
+}
+
 // Makes new floating-point tensors default to `dtype` while alive (module construction).
 class DefaultDtypeGuard {
  public:
@@ -90,22 +129,30 @@ std::string hf_tensor_name(const std::string& parameter_name) {
   return parameter_name.rfind("lm_head.", 0) == 0 ? parameter_name : "model." + parameter_name;
 }
 
-void load_hf_weights(Llama& model, const std::string& dir) {
-  const Shards shards = open_shards(dir);
-  std::set<std::string> used;
-  for (auto& item : model->named_parameters()) {
-    const std::string hf_name = hf_tensor_name(item.key());
-    const auto it = shards.by_tensor.find(hf_name);
-    if (it == shards.by_tensor.end())
-      throw file_error(shards.listing, "no tensor '" + hf_name + "' (the model needs it)");
-    it->second->load_into(hf_name, item.value());
-    used.insert(hf_name);
+std::map<std::string, std::vector<int64_t>> llama_tensor_shapes(const LlamaConfig& config) {
+  const int64_t c = config.hidden_size, i = config.intermediate_size;
+  const int64_t q = config.num_attention_heads * config.head_dim;
+  const int64_t kv = config.num_key_value_heads * config.head_dim;
+  std::map<std::string, std::vector<int64_t>> shapes = {
+      {"model.embed_tokens.weight", {config.vocab_size, c}}, {"model.norm.weight", {c}}};
+  if (!config.tie_word_embeddings) shapes["lm_head.weight"] = {config.vocab_size, c};
+  for (int64_t layer = 0; layer < config.num_hidden_layers; ++layer) {
+    const std::string prefix = "model.layers." + std::to_string(layer) + ".";
+    shapes[prefix + "input_layernorm.weight"] = {c};
+    shapes[prefix + "post_attention_layernorm.weight"] = {c};
+    shapes[prefix + "self_attn.q_proj.weight"] = {q, c};
+    shapes[prefix + "self_attn.k_proj.weight"] = {kv, c};
+    shapes[prefix + "self_attn.v_proj.weight"] = {kv, c};
+    shapes[prefix + "self_attn.o_proj.weight"] = {c, q};
+    shapes[prefix + "mlp.gate_proj.weight"] = {i, c};
+    shapes[prefix + "mlp.up_proj.weight"] = {i, c};
+    shapes[prefix + "mlp.down_proj.weight"] = {c, i};
   }
-  size_t unused = 0;
-  for (const auto& [name, reader] : shards.by_tensor)
-    if (!used.count(name) && name != "lm_head.weight") ++unused;  // tied heads may be stored
-  if (unused > 0)
-    log::warn("%s: %zu checkpoint tensors are not used by the model", dir.c_str(), unused);
+  return shapes;
+}
+
+void load_hf_weights(Llama& model, const std::string& dir) {
+  load_weights(model, open_shards(dir), dir);
 }
 
 Llama make_llama(const LlamaConfig& config, torch::Dtype dtype, torch::Device device) {
@@ -118,8 +165,15 @@ Llama make_llama(const LlamaConfig& config, torch::Dtype dtype, torch::Device de
 }
 
 Llama load_llama(const std::string& dir, torch::Dtype dtype, torch::Device device) {
-  Llama model = make_llama(LlamaConfig::load(dir + "/config.json"), dtype, device);
-  load_hf_weights(model, dir);
+  const std::string config_path = dir + "/config.json";
+  const LlamaConfig config = LlamaConfig::load(config_path);
+  const Shards shards = open_shards(dir);
+  check_shapes(config, shards, config_path);
+  MemoryEstimate need;
+  need.weights = llama_weight_bytes(config, dtype);
+  require_memory(dir + ": the model", need, device);
+  Llama model = make_llama(config, dtype, device);
+  load_weights(model, shards, dir);
   model->eval();
   return model;
 }

@@ -94,12 +94,13 @@ LlamaConfig LlamaConfig::from_json(const json& object, const std::string& path) 
   require_absent_or(object, "attention_bias", false, path);
   require_absent_or(object, "mlp_bias", false, path);
   require_absent_or(object, "rope_scaling", nullptr, path);
-  if (config.num_attention_heads % config.num_key_value_heads != 0)
-    throw file_error(path, "num_attention_heads (" + std::to_string(config.num_attention_heads) +
-                               ") is not a multiple of num_key_value_heads (" +
-                               std::to_string(config.num_key_value_heads) + ")");
-  if (config.head_dim % 2 != 0)
-    throw file_error(path, "head_dim must be even for rotary embeddings");
+  // Without head_dim the head size is hidden_size / num_attention_heads, which must be exact.
+  const bool explicit_head_dim = object.contains("head_dim") && !object.at("head_dim").is_null();
+  if (!explicit_head_dim && config.hidden_size % config.num_attention_heads != 0)
+    throw file_error(path, "hidden_size (" + std::to_string(config.hidden_size) +
+                               ") is not a multiple of num_attention_heads (" +
+                               std::to_string(config.num_attention_heads) + ")");
+  config.check_ranges(path);
   return config;
 }
 
@@ -135,6 +136,37 @@ json LlamaConfig::to_json() const {
           {"bos_token_id", bos_token_id < 0 ? json(nullptr) : json(bos_token_id)},
           {"eos_token_id", eos_token_ids.empty() ? json(nullptr) : eos},
           {"torch_dtype", "float32"}};
+}
+
+void LlamaConfig::check_ranges(const std::string& path,
+                               const std::map<std::string, std::string>& key_names) const {
+  auto key = [&](const std::string& field) {
+    const auto it = key_names.find(field);
+    return it == key_names.end() ? field : it->second;
+  };
+  const std::pair<const char*, std::pair<int64_t, int64_t>> sizes[] = {
+      {"vocab_size", {vocab_size, kMaxVocabulary}},
+      {"hidden_size", {hidden_size, kMaxHidden}},
+      {"intermediate_size", {intermediate_size, kMaxIntermediate}},
+      {"num_hidden_layers", {num_hidden_layers, kMaxLayers}},
+      {"num_attention_heads", {num_attention_heads, kMaxHeads}},
+      {"num_key_value_heads", {num_key_value_heads, kMaxHeads}},
+      {"head_dim", {head_dim, kMaxHeadDim}},
+      {"max_position_embeddings", {max_position_embeddings, kMaxPositions}}};
+  for (const auto& [field, value_and_bound] : sizes) {
+    const auto [value, bound] = value_and_bound;
+    if (value < 1 || value > bound)
+      throw file_error(path, "\"" + key(field) + "\" is " + std::to_string(value) +
+                                 ", outside 1.." + std::to_string(bound));
+  }
+  if (num_attention_heads % num_key_value_heads != 0)
+    throw file_error(path, "\"" + key("num_attention_heads") + "\" (" +
+                               std::to_string(num_attention_heads) + ") is not a multiple of \"" +
+                               key("num_key_value_heads") + "\" (" +
+                               std::to_string(num_key_value_heads) + ")");
+  if (head_dim % 2 != 0)
+    throw file_error(path, "\"" + key("head_dim") + "\" (" + std::to_string(head_dim) +
+                               ") must be even for rotary embeddings");
 }
 
 int64_t LlamaConfig::num_parameters() const {

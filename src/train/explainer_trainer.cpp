@@ -26,6 +26,7 @@
 #include "gavamoe/model/archive_file.hpp"
 #include "gavamoe/model/autocast.hpp"
 #include "gavamoe/model/llama_config.hpp"
+#include "gavamoe/model/memory_estimate.hpp"
 #include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/model/safetensors.hpp"
 #include "gavamoe/plot/svg.hpp"
@@ -44,6 +45,16 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kCheckpoint = "checkpoint";
+
+// Refuses an explainer whose training does not fit in the memory of `device`, before anything
+// is allocated; each of the `world` ranks runs micro-batches of its share of train.batch_size.
+void require_training_memory(const LlamaConfig& base, const ExplainerOptions& model,
+                             const ExplainerTrainOptions& o, int world, torch::Device device) {
+  const int64_t rows = (o.batch_size + world - 1) / world;
+  require_memory("train: the explainer with micro-batches of train.batch_size x train.max_length",
+                 explainer_training_memory(base, model, rows, o.max_length, o.grad_checkpointing),
+                 device);
+}
 constexpr const char* kLogName = "train_log.jsonl";
 
 double seconds_since(Clock::time_point start) {
@@ -215,6 +226,7 @@ class ExplainerRun {
   }
 
   void build_model(const ExplainerRunInfo& info) {
+    require_training_memory(explainer_base_config(info), info.options, o_, world(), device_);
     model_ = build_explainer(info, o_.seed, device_);
     model_->llama->gradient_checkpointing = o_.grad_checkpointing;
     if (o_.max_length > model_->llama->config.max_position_embeddings)

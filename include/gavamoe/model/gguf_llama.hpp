@@ -2,7 +2,8 @@
 // SmolLM/SmolLM2 and other files that use llama.cpp's llama graph).
 //
 // Config: llama.* keys (embedding_length, block_count, feed_forward_length, attention.head_count
-// [_kv], attention.layer_norm_rms_epsilon, rope.freq_base, context_length). Weights: GGUF names
+// [_kv], attention.layer_norm_rms_epsilon, rope.freq_base, context_length), range-checked as
+// LlamaConfig::check_ranges does, the error naming the GGUF key. Weights: GGUF names
 // mapped to the HF layout (token_embd -> embed_tokens, blk.N.attn_q -> layers.N.self_attn.q_proj,
 // ...), dequantised tensor by tensor straight into the parameters, attn_q/attn_k rows
 // un-permuted from llama.cpp's interleaved-pair rotary layout to HF's half-split one; no
@@ -24,7 +25,8 @@ LlamaConfig gguf_llama_config(const GgufFile& file);
 std::string gguf_tensor_name(const std::string& parameter_name);
 // Fills every parameter of `model` (built from gguf_llama_config(file)) from the file.
 void load_gguf_weights(Llama& model, const GgufFile& file);
-// The model of the file, built in `dtype` on `device`, weights loaded, in eval mode.
+// The model of the file, built in `dtype` on `device`, weights loaded, in eval mode; a model
+// whose weights do not fit in the device's memory is refused first (memory_estimate.hpp).
 Llama load_gguf_llama(const GgufFile& file, torch::Dtype dtype = torch::kFloat32,
                       torch::Device device = torch::kCPU);
 

@@ -95,6 +95,10 @@ DataCheck check_dataset(const Dataset& dataset) {
 }
 
 void warn_about_data(const Dataset& dataset, const DataCheck& check) {
+  warn_about_data(dataset.path, check);
+}
+
+void warn_about_data(const std::string& path, const DataCheck& check) {
   for (const DataFinding& finding : check.findings) {
     if (finding.count == 0) continue;
     const double share = finding.out_of > 0 ? 100.0 * static_cast<double>(finding.count) /
@@ -102,13 +106,12 @@ void warn_about_data(const Dataset& dataset, const DataCheck& check) {
                                             : 0.0;
     const std::string example = finding.examples.empty() ? "" : "; e.g. " + finding.examples[0];
     if (finding.leak)
-      log::warn("%s: %lld %s (%.1f%% of %lld)%s; `gavamoe data check` lists them",
-                dataset.path.c_str(), static_cast<long long>(finding.count), finding.what.c_str(),
-                share, static_cast<long long>(finding.out_of), example.c_str());
-    else
-      log::info("%s: %lld %s (%.1f%%)%s", dataset.path.c_str(),
+      log::warn("%s: %lld %s (%.1f%% of %lld)%s; `gavamoe data check` lists them", path.c_str(),
                 static_cast<long long>(finding.count), finding.what.c_str(), share,
-                example.c_str());
+                static_cast<long long>(finding.out_of), example.c_str());
+    else
+      log::info("%s: %lld %s (%.1f%%)%s", path.c_str(), static_cast<long long>(finding.count),
+                finding.what.c_str(), share, example.c_str());
   }
 }
 

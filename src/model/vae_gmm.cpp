@@ -74,6 +74,22 @@ VaeGmmImpl::VaeGmmImpl(const VaeGmmOptions& o) : options(o) {
   if (o.embedding_dim < 1 || o.latent_dim < 1 || o.encoder_heads < 1 ||
       o.embedding_dim % o.encoder_heads != 0)
     throw Error("VAE: vae.embedding_dim must be a positive multiple of vae.encoder_heads");
+  // Bounds far above any useful VAE, so that a mistyped size is an error rather than an
+  // allocation of minutes or a LibTorch failure.
+  auto bound = [](const char* key, int64_t value, int64_t low, int64_t high) {
+    if (value < low || value > high)
+      throw Error(std::string("VAE: ") + key + " is " + std::to_string(value) + ", outside " +
+                  std::to_string(low) + ".." + std::to_string(high));
+  };
+  bound("vae.embedding_dim", o.embedding_dim, 1, int64_t{1} << 16);
+  bound("vae.latent_dim", o.latent_dim, 1, int64_t{1} << 16);
+  bound("vae.encoder_layers", o.encoder_layers, 0, 1024);
+  bound("vae.encoder_ff", o.encoder_ff, 1, int64_t{1} << 20);
+  bound("vae.clusters", o.clusters, 1, int64_t{1} << 16);
+  for (int64_t hidden : o.decoder_hidden) bound("vae.decoder_hidden", hidden, 1, int64_t{1} << 20);
+  if (o.decoder_hidden.size() > 1024)
+    throw Error("VAE: vae.decoder_hidden lists " + std::to_string(o.decoder_hidden.size()) +
+                " layers, more than 1024");
   const int64_t e = o.embedding_dim, d = o.latent_dim;
   user_embedding = register_module("user_embedding", nn::Embedding(o.n_users + 1, e));
   item_embedding = register_module("item_embedding", nn::Embedding(o.n_items + 1, e));

@@ -10,6 +10,14 @@ nlohmann::json MfOptions::to_json() const {
   return {{"n_users", n_users}, {"n_items", n_items}, {"dim", dim}};
 }
 
+void MfOptions::check() const {
+  if (n_users < 2 || n_items < 2 || dim < 1)
+    throw Error("mf: needs at least one user, one item and a positive width (rec.mf_dim)");
+  check_rec_size("rec.mf_dim", dim, kMaxRecWidth);
+}
+
+int64_t MfOptions::num_parameters() const { return (n_users + n_items) * dim; }
+
 MfOptions MfOptions::from_json(const nlohmann::json& j, const std::string& origin) {
   MfOptions o;
   o.n_users = json_value<int64_t>(j, "n_users", origin);
@@ -19,8 +27,7 @@ MfOptions MfOptions::from_json(const nlohmann::json& j, const std::string& origi
 }
 
 MatrixFactorization::MatrixFactorization(const MfOptions& o) : options(o) {
-  if (o.n_users < 2 || o.n_items < 2 || o.dim < 1)
-    throw Error("mf: needs at least one user, one item and a positive width (rec.mf_dim)");
+  o.check();
   user_embedding = register_module(
       "user_embedding",
       torch::nn::Embedding(torch::nn::EmbeddingOptions(o.n_users, o.dim).padding_idx(0)));

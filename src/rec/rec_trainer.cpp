@@ -9,10 +9,14 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/json_file.hpp"
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/model/memory_estimate.hpp"
 #include "gavamoe/model/safetensors.hpp"
 #include "gavamoe/rec/full_ranking.hpp"
+#include "gavamoe/rec/matrix_factorization.hpp"
 #include "gavamoe/rec/negative_sampler.hpp"
 #include "gavamoe/rec/rec_run.hpp"
+#include "gavamoe/rec/sasrec.hpp"
+#include "gavamoe/rec/sequence_check.hpp"
 #include "gavamoe/train/device.hpp"
 #include "gavamoe/train/training_loop.hpp"
 
@@ -108,6 +112,31 @@ json run_info(const SequenceDataset& data, const RecTrainOptions& o) {
   return info;
 }
 
+// The float32 weights with their gradients and AdamW moments, and the [B, M] scores of a
+// training batch (SASRec's full softmax, with its gradient) or of an evaluation batch.
+MemoryEstimate training_memory(const json& info, const RecTrainOptions& o,
+                               const std::string& origin) {
+  double parameters = 0;
+  if (o.model == "sasrec") {
+    const auto options = SasrecOptions::from_json(json_value<json>(info, "sasrec", origin), origin);
+    options.check();
+    parameters = static_cast<double>(options.num_parameters());
+  } else {
+    const auto options = MfOptions::from_json(json_value<json>(info, "mf", origin), origin);
+    options.check();
+    parameters = static_cast<double>(options.num_parameters());
+  }
+  const double items = static_cast<double>(json_value<int64_t>(info, "n_items", origin));
+  const double train_scores =
+      o.model == "sasrec" ? 3 * static_cast<double>(o.batch_size) * items : 0;
+  const double eval_scores = 2 * static_cast<double>(o.eval_batch_size) * items;
+  MemoryEstimate need;
+  need.weights = parameters * 4;
+  need.training = adamw_state_bytes(parameters);
+  need.work = std::max(train_scores, eval_scores) * 4;
+  return need;
+}
+
 json train(const SequenceDataset& data, const RecTrainOptions& o, const std::string& run_dir,
            bool resume) {
   const std::string info_path = run_dir + "/" + kRecRunFile;
@@ -123,6 +152,7 @@ json train(const SequenceDataset& data, const RecTrainOptions& o, const std::str
                        "is a " + info.value("model", std::string("?")) + " run, not " + o.model);
   } else {
     info = run_info(data, o);
+    warn_about_data(data.path, check_sequences(data));
   }
   const LeaveOneOutSplit split = leave_one_out(data, o.split);
   if (split.skipped_users > 0)
@@ -130,6 +160,8 @@ json train(const SequenceDataset& data, const RecTrainOptions& o, const std::str
               static_cast<long long>(split.skipped_users));
   if (split.validation.empty()) throw file_error(data.path, "no user has a validation target");
   const torch::Device device = resolve_device(o.device, "rec.device");
+  require_memory("rec train: " + o.model + " on " + data.path, training_memory(info, o, info_path),
+                 device);
   torch::manual_seed(o.seed);
   RecommenderPtr model = make_recommender(info, info_path);
   init_recommender(*model, o.init_std);

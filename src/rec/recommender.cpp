@@ -1,6 +1,8 @@
 // Shared scoring and initialisation of the recommenders (recommender.hpp).
 #include "gavamoe/rec/recommender.hpp"
 
+#include "gavamoe/core/error.hpp"
+
 namespace gavamoe {
 
 torch::Tensor Recommender::item_vectors() {
@@ -11,6 +13,12 @@ torch::Tensor Recommender::item_vectors() {
 
 torch::Tensor Recommender::scores(const UserBatch& batch) {
   return user_vectors(batch).matmul(item_vectors().t());
+}
+
+void check_rec_size(const std::string& key, int64_t value, int64_t high) {
+  if (value < 1 || value > high)
+    throw Error("config key '" + key + "' is " + std::to_string(value) + ", outside 1.." +
+                std::to_string(high));
 }
 
 void init_recommender(torch::nn::Module& module, double std) {

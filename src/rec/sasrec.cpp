@@ -28,6 +28,27 @@ nlohmann::json SasrecOptions::to_json() const {
           {"layer_norm_eps", layer_norm_eps}};
 }
 
+void SasrecOptions::check() const {
+  if (n_items < 2 || dim < 1 || layers < 1 || heads < 1 || dim % heads != 0 || ffn < 1 ||
+      max_history < 1)
+    throw Error(
+        "sasrec: needs at least one item, positive sizes and a width divisible by the "
+        "number of heads (rec.sasrec_dim " +
+        std::to_string(dim) + ", rec.sasrec_heads " + std::to_string(heads) + ")");
+  check_rec_size("rec.sasrec_dim", dim, kMaxRecWidth);
+  check_rec_size("rec.sasrec_layers", layers, kMaxRecLayers);
+  check_rec_size("rec.sasrec_heads", heads, kMaxRecWidth);
+  check_rec_size("rec.sasrec_ffn", ffn, kMaxRecFeedForward);
+  check_rec_size("rec.sasrec_max_history", max_history, kMaxRecHistory);
+}
+
+int64_t SasrecOptions::num_parameters() const {
+  const int64_t norm = 2 * dim;
+  const int64_t attention = 4 * (dim * dim + dim) + norm;
+  const int64_t feed_forward = dim * ffn + ffn + ffn * dim + dim + norm;
+  return n_items * dim + (max_history + 1) * dim + norm + layers * (attention + feed_forward);
+}
+
 SasrecOptions SasrecOptions::from_json(const nlohmann::json& j, const std::string& origin) {
   SasrecOptions o;
   o.n_items = json_value<int64_t>(j, "n_items", origin);
@@ -97,12 +118,7 @@ SasrecEncoderImpl::SasrecEncoderImpl(const SasrecOptions& o) {
 }
 
 Sasrec::Sasrec(const SasrecOptions& o) : options(o) {
-  if (o.n_items < 2 || o.dim < 1 || o.layers < 1 || o.heads < 1 || o.dim % o.heads != 0 ||
-      o.ffn < 1 || o.max_history < 1)
-    throw Error(
-        "sasrec: needs at least one item, positive sizes and a width divisible by the "
-        "number of heads (rec.sasrec_dim " +
-        std::to_string(o.dim) + ", rec.sasrec_heads " + std::to_string(o.heads) + ")");
+  o.check();
   item_embedding = register_module(
       "item_embedding",
       torch::nn::Embedding(torch::nn::EmbeddingOptions(o.n_items, o.dim).padding_idx(0)));

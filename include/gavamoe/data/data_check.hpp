@@ -37,5 +37,7 @@ DataCheck check_dataset(const Dataset& dataset);
 // One log line per finding with a count: warnings for leaks, info otherwise. For commands that
 // train or score on `dataset` (the check itself is `gavamoe data check`).
 void warn_about_data(const Dataset& dataset, const DataCheck& check);
+// The same for the check of the data at `path` (a sequence folder: rec/sequence_check.hpp).
+void warn_about_data(const std::string& path, const DataCheck& check);
 
 }  // namespace gavamoe

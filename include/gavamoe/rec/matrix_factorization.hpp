@@ -16,6 +16,8 @@ struct MfOptions {
   int64_t dim = 512;
 
   nlohmann::json to_json() const;
+  void check() const;              // sizes positive and within recommender.hpp's bounds
+  int64_t num_parameters() const;  // of the model these (checked) options build
   static MfOptions from_json(const nlohmann::json& j, const std::string& origin);
 };
 

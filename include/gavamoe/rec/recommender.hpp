@@ -33,6 +33,16 @@ class Recommender : public torch::nn::Module {
 
 using RecommenderPtr = std::shared_ptr<Recommender>;
 
+// Upper bounds of the recommenders' sizes, far above RecExplainer's (SASRec 256 wide, 2 layers,
+// 9 items of history; MF 512 wide), so that only a mistyped size reaches them instead of an
+// allocation of minutes or a LibTorch failure.
+constexpr int64_t kMaxRecWidth = int64_t{1} << 16;
+constexpr int64_t kMaxRecLayers = 1024;
+constexpr int64_t kMaxRecFeedForward = int64_t{1} << 20;
+constexpr int64_t kMaxRecHistory = int64_t{1} << 16;
+// A gavamoe::Error naming `key` when `value` is outside 1..`high`.
+void check_rec_size(const std::string& key, int64_t value, int64_t high);
+
 // N(0, std) for embedding and linear weights, zero biases and padding rows, LayerNorm 1 and 0
 // (UniRec's init_method "normal").
 void init_recommender(torch::nn::Module& module, double std);

@@ -34,6 +34,9 @@ struct SasrecOptions {
   double layer_norm_eps = 1e-10;
 
   nlohmann::json to_json() const;
+  // Sizes positive, within recommender.hpp's bounds, the width a multiple of the heads.
+  void check() const;
+  int64_t num_parameters() const;  // of the model these (checked) options build
   // Errors name `origin`.
   static SasrecOptions from_json(const nlohmann::json& j, const std::string& origin);
 };

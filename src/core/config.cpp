@@ -69,6 +69,7 @@ void RunConfig::merge(const json& update, const std::string& origin) {
       if (!same_type(expected, value) && !(takes_word_or_number(name) && value.is_number()))
         throw Error(origin + ": config key '" + name + "' must be " + type_name(expected) +
                     ", got " + type_name(value));
+      check_config_value(name, value, origin);
       target[key] = value;
     }
   }
@@ -111,6 +112,8 @@ const json& RunConfig::at(const std::string& dotted_key) const {
   }
   return *node;
 }
+
+void RunConfig::check(const std::string& origin) const { check_config(values_, origin); }
 
 void RunConfig::write(const std::string& path) const {
   write_file_atomic(path, values_.dump(2) + "\n");

@@ -59,6 +59,12 @@ spdlog::level::level_enum to_spdlog(Level level) {
   return spdlog::level::info;
 }
 
+// The level as set (spdlog keeps only its own enum).
+Level& current_level() {
+  static Level level = Level::info;
+  return level;
+}
+
 }  // namespace
 
 Level parse_level(const std::string& name) {
@@ -71,7 +77,12 @@ Level parse_level(const std::string& name) {
   throw Error("--log-level: unknown level '" + name + "' (trace, debug, info, warn, error, off)");
 }
 
-void set_level(Level level) { logger().set_level(to_spdlog(level)); }
+void set_level(Level level) {
+  current_level() = level;
+  logger().set_level(to_spdlog(level));
+}
+
+Level level() { return current_level(); }
 
 void set_file(const std::string& path) {
   auto& sinks = logger().sinks();

@@ -29,6 +29,7 @@ MappedFile::MappedFile(const std::string& path) {
   struct stat info {};
   if (::fstat(file.fd, &info) != 0)
     throw file_error(path, std::string("cannot stat: ") + std::strerror(errno));
+  if (S_ISDIR(info.st_mode)) throw file_error(path, kFolderNotFile);
   if (!S_ISREG(info.st_mode)) throw file_error(path, "not a regular file");
   if (info.st_size == 0) return;
   void* mapping =

@@ -57,6 +57,37 @@ TEST(RunConfig, ErrorsNameTheKey) {
   EXPECT_NE(error_of([&] { config.set("a.b.c=1"); }).find("section.key=value"), std::string::npos);
 }
 
+TEST(RunConfig, DefaultsAreInRange) {
+  for (const auto& [section, keys] : run_config_defaults().items())
+    for (const auto& [key, value] : keys.items())
+      EXPECT_NO_THROW(check_config_value(section + "." + key, value, "defaults")) << key;
+  EXPECT_NO_THROW(RunConfig().check("defaults"));
+}
+
+TEST(RunConfig, MeaninglessValuesAreErrorsNamingTheOriginKeyAndRange) {
+  RunConfig config;
+  EXPECT_EQ(error_of([&] { config.set("train.lr=0"); }),
+            "--set train.lr=0: config key 'train.lr' must be greater than 0, got 0");
+  EXPECT_EQ(error_of([&] { config.set("data.split=6"); }),
+            "--set data.split=6: config key 'data.split' must be from 1 to 5, got 6");
+  EXPECT_EQ(error_of([&] { config.set("infer.top_p=1.5"); }),
+            "--set infer.top_p=1.5: config key 'infer.top_p' must be greater than 0 and at most 1, "
+            "got 1.5");
+  EXPECT_EQ(error_of([&] { config.set("rec.device=tpu"); }),
+            "--set rec.device=tpu: config key 'rec.device' must be auto, cpu or cuda, got \"tpu\"");
+  EXPECT_NE(error_of([&] {
+              config.set("train.moe_layers=[0,-1]");
+            }).find("'train.moe_layers' must be a list of values at least 0, got [0,-1]"),
+            std::string::npos);
+  EXPECT_DOUBLE_EQ(config.get<double>("train.lr"), 1e-3);  // a refused value is not kept
+
+  config.set("train.n_experts=2");
+  EXPECT_EQ(error_of([&] { config.check("train"); }), "");
+  config.set("train.top_k=3");
+  EXPECT_EQ(error_of([&] { config.check("train"); }),
+            "train: config key 'train.top_k' (3) must be at most train.n_experts (2)");
+}
+
 TEST(RunConfig, MergeFileAndItsErrors) {
   const std::string dir = test::scratch_dir();
   const std::string good = dir + "/good.json";

@@ -35,6 +35,13 @@ void write_file_atomic(const std::string& path, const std::string& content);
 void write_folder_atomic(const std::string& dir,
                          const std::function<void(const std::filesystem::path& temp_dir)>& fill);
 std::string read_file(const std::string& path);
+// The leftovers of writers that were killed: entries "<name>.tmp-<pid>" whose process is gone,
+// removed (files and folders) and logged. A command calls this where it starts writing: on its
+// run folder (its subfolders too; symlinks are not followed, so a linked VAE run is left alone),
+// and with remove_stale_temporaries_of on one output file or folder (its siblings
+// "<output>.tmp-<pid>"). A temporary of a live process (another run writing there) is kept.
+void remove_stale_temporaries(const std::string& dir);
+void remove_stale_temporaries_of(const std::string& output);
 // Creates the folder and its parents; an error names the folder.
 void make_dirs(const std::string& path);
 

@@ -15,6 +15,10 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// What a file_error says when a path is the wrong kind.
+constexpr const char* kFolderNotFile = "is a folder; a file is expected here";
+constexpr const char* kFileNotFolder = "is a file; a folder is expected here";
+
 // "path: what" or "path:position: what" (position may be "line 12", "byte 40", ...).
 inline Error file_error(const std::string& path, const std::string& what) {
   return Error(path + ": " + what);

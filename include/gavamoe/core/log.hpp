@@ -13,6 +13,22 @@ enum class Level { trace, debug, info, warn, error, off };
 // "trace|debug|info|warn|error|off"; throws gavamoe::Error on anything else.
 Level parse_level(const std::string& name);
 void set_level(Level level);
+Level level();
+
+// Raises the level to at least `level` while it lives, then restores the previous one: for a
+// dry run of a step (a check before a run folder exists) whose messages the real run logs.
+class ScopedLevel {
+ public:
+  explicit ScopedLevel(Level quieter) : previous_(level()) {
+    if (quieter > previous_) set_level(quieter);
+  }
+  ~ScopedLevel() { set_level(previous_); }
+  ScopedLevel(const ScopedLevel&) = delete;
+  ScopedLevel& operator=(const ScopedLevel&) = delete;
+
+ private:
+  Level previous_;
+};
 // Also write every message to this file (appended). Empty path stops the file sink.
 void set_file(const std::string& path);
 

@@ -68,8 +68,14 @@ class RecTask : public TrainingTask {
     }
     Rng rng(seed);
     const auto groups = sampler_->groups(users, positives, rng).to(device_);  // [B, 1 + K]
-    const auto items = model_.item_vectors(groups);                           // [B, 1 + K, D]
-    const auto scores = items.matmul(user.unsqueeze(2)).squeeze(2);           // [B, 1 + K]
+    // Each user is scored against the U distinct items of the whole batch's groups in one
+    // [B, D] x [D, U] product, and its own group is gathered from that: the same values and
+    // gradients as scoring a [B, 1 + K, D] gather item by item, without its B matrix-vector
+    // products and its large temporary (U <= min(M, B (1 + K))).
+    const auto [unique, inverse] =
+        torch::_unique(groups.flatten(), /*sorted=*/true, /*return_inverse=*/true);
+    const auto scores = user.matmul(model_.item_vectors(unique).t())  // [B, U]
+                            .gather(1, inverse.view_as(groups));      // [B, 1 + K]
     return -torch::log_softmax(scores, 1).select(1, 0).sum();
   }
 

@@ -5,9 +5,12 @@
 # Usage: bench/run.sh [--out FILE] [--threads N] [--quick]
 #   --out FILE    JSON output (default: build/bench-results.json)
 #   --threads N   CPU threads for the LibTorch benchmarks (default: all cores)
-#   --quick       skip the slow ones (the Python metric baseline, the paper-size VAE)
+#   --quick       skip the slow ones (the Python metric baseline, the paper-size VAE) and time
+#                 the pretrained model (gavamoe and its HF transformers peer) once after the warm-up
 # Needs a build made by scripts/setup.sh and GAVAMOE_DATASETS (TripAdvisor ratings, PETER
-# samples). CUDA rows are added when a GPU is visible.
+# samples). CUDA rows are added when a GPU is visible. The pretrained rows (SmolLM2-135M, CPU,
+# float32) need the model (scripts/setup.sh fetches it); their HF transformers peer also needs
+# transformers and gguf in the venv; ratio rows (gavamoe / HF transformers, unit x) follow them.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${GAVAMOE_BUILD:-$ROOT/build}"
@@ -50,6 +53,32 @@ run "$BIN/vae_bench" small cpu "$THREADS"
 run "$BIN/llama_bench" "$THREADS"
 run "$BIN/moe_bench" cpu "$THREADS"
 run "$BIN/train_bench" cpu "$THREADS"
+pretrained_repeats=4
+[[ $QUICK == 0 ]] || pretrained_repeats=2
+run "$BIN/pretrained_bench" "$THREADS" "$pretrained_repeats"
+# The peer runs on the GGUF and prompt ids pretrained_bench uses; nothing is printed without them.
+pretrained_setup="$("$BIN/pretrained_bench" --print-prompt 2>/dev/null)"
+if [[ -n "$pretrained_setup" && -x "$PYTHON" ]]; then
+  echo "== bench/hf_generate_peer.py" >&2
+  "$PYTHON" "$ROOT/bench/hf_generate_peer.py" --threads "$THREADS" --repeats "$pretrained_repeats" \
+    --gguf "$(sed -n 1p <<<"$pretrained_setup")" --prompt-ids "$(sed -n 2p <<<"$pretrained_setup")" |
+    grep '^| ' | tee -a "$ROWS" >&2
+  # Ratio rows as moe_bench prints them: "<case>, gavamoe / HF transformers", unit x.
+  pretrained_ratio() {  # case: the gavamoe row's value over the HF row's of that case
+    awk -F'|' -v ours="smollm2-135m f32, $1" -v peer="HF transformers, smollm2-135m f32, $1" '
+      $2 == " pretrained " && $3 == " " ours " " { a = $4 }
+      $2 == " pretrained " && $3 == " " peer " " { b = $4 }
+      END {
+        if (a != "" && b + 0 > 0)
+          printf "| pretrained | %s, gavamoe / HF transformers | %.2f | x |\n", ours, a / b
+      }
+    ' "$ROWS" | tee -a "$ROWS" >&2
+  }
+  for batch in 1 16; do
+    pretrained_ratio "batch $batch, decode 32 new tokens, KV cache"
+    pretrained_ratio "batch $batch, prefill 32 tokens"
+  done
+fi
 if [[ -n "$gpu" ]]; then
   run "$BIN/vae_bench" small cuda
   run "$BIN/vae_bench" paper cuda

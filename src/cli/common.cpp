@@ -3,9 +3,12 @@
 #include <ATen/Parallel.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <thread>
 
 #include "gavamoe/cli/command.hpp"
@@ -36,11 +39,54 @@ uint64_t parse_seed(const std::string& text) {
   return value;
 }
 
+std::string bound_text(double value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
+
+// A validator that parses the option's text as a double and asks `fits` of it; `integer`
+// also requires a whole number. `range` completes "must be ...".
+CLI::Validator number_check(const std::string& range, bool integer,
+                            std::function<bool(double)> fits) {
+  const std::string what = std::string(integer ? "an integer " : "a number ") + range;
+  return CLI::Validator(
+      [what, integer, fits](std::string& input) -> std::string {
+        double value = 0;
+        const bool parsed = CLI::detail::lexical_cast(input, value) && std::isfinite(value);
+        if (parsed && (!integer || value == std::floor(value)) && fits(value)) return "";
+        return "must be " + what + ", got " + input;
+      },
+      range.rfind("of ", 0) == 0 ? range.substr(3) : range);
+}
+
 }  // namespace
+
+CLI::Validator integer_at_least(int64_t low) {
+  const auto bound = static_cast<double>(low);
+  return number_check("of at least " + std::to_string(low), true,
+                      [bound](double x) { return x >= bound; });
+}
+
+CLI::Validator integer_from_to(int64_t low, int64_t high) {
+  const auto a = static_cast<double>(low), b = static_cast<double>(high);
+  return number_check("from " + std::to_string(low) + " to " + std::to_string(high), true,
+                      [a, b](double x) { return x >= a && x <= b; });
+}
+
+CLI::Validator number_above(double low) {
+  return number_check("greater than " + bound_text(low), false,
+                      [low](double x) { return x > low; });
+}
+
+CLI::Validator number_from_to(double low, double high) {
+  return number_check("from " + bound_text(low) + " to " + bound_text(high), false,
+                      [low, high](double x) { return x >= low && x <= high; });
+}
 
 void add_common_options(CLI::App* command, CommonOptions& common) {
   command->add_option("--threads", common.threads, "CPU threads for LibTorch (0: all cores)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_at_least(0));
   command->add_option_function<std::string>(
       "--seed", [&common](const std::string& text) { common.seed = parse_seed(text); },
       "Seed for data order, initialisation and sampling (0 to 2^64-1; default 1)");
@@ -74,6 +120,27 @@ RunConfig setup_run(const CommonOptions& common) {
 void set_data_options(RunConfig& config, const std::string& data, int split) {
   if (!data.empty()) config.set("data.path=" + nlohmann::json(data).dump());
   if (split > 0) config.set("data.split=" + std::to_string(split));
+  // Stored absolute: the run's config.json is read again from other folders (resume, infer).
+  const nlohmann::json& path = config.at("data.path");
+  if (path.is_string() && !path.get<std::string>().empty())
+    config.set("data.path=" +
+               nlohmann::json(
+                   std::filesystem::absolute(path.get<std::string>()).lexically_normal().string())
+                   .dump());
+}
+
+std::string run_data_path(const RunConfig& config, const std::string& config_path) {
+  const nlohmann::json& path = config.at("data.path");
+  if (!path.is_string() || path.get<std::string>().empty())
+    throw file_error(config_path, "data.path names no dataset; pass --data PATH");
+  const std::string data = path.get<std::string>();
+  if (!std::filesystem::exists(data))
+    throw file_error(config_path, "data.path " + data + " does not exist (moved or deleted?)");
+  return data;
+}
+
+Dataset load_run_dataset(const RunConfig& config, const std::string& config_path) {
+  return load_command_dataset(config, run_data_path(config, config_path));
 }
 
 Dataset load_command_dataset(const RunConfig& config, const std::string& path, int split) {

@@ -103,7 +103,8 @@ void register_tokenizer(CLI::App* data, CommonOptions& common) {
   CLI::App* command = data->add_subcommand(
       "tokenizer", "Train a SentencePiece BPE tokenizer on a dataset's training explanations");
   command->add_option("--data", options->data, "Dataset folder or .jsonl file")->required();
-  command->add_option("--split", options->split, "Fold 1..5 whose training subset is used");
+  command->add_option("--split", options->split, "Fold 1..5 whose training subset is used")
+      ->check(integer_from_to(1, 5));
   command->add_option("--vocab-size", options->vocab_size, "Vocabulary size")->required();
   command->add_option("--out", options->out, "Output model file (tok.model)")->required();
   add_common_options(command, common);

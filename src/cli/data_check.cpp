@@ -53,7 +53,8 @@ void register_data_check(CLI::App* data, CommonOptions& common) {
       "check", "Leaks between partitions, repeated pairs, recited explanations, bad ratings");
   command->add_option("--data", options->data, "Dataset folder, .jsonl file or sequence folder")
       ->required();
-  command->add_option("--split", options->split, "Fold 1..5 for folders with index files");
+  command->add_option("--split", options->split, "Fold 1..5 for folders with index files")
+      ->check(integer_from_to(1, 5));
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   add_common_options(command, common);
   command->callback([options, &common] {

@@ -53,7 +53,7 @@ void add_import_options(CLI::App* command, SequenceImportArgs& args, CommonOptio
   command
       ->add_option("--min-count", args.min_count,
                    "k of the iterative user/item k-core filter (1: none)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   add_common_options(command, common);
 }
 

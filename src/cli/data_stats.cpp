@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "gavamoe/cli/command.hpp"
+#include "gavamoe/data/data_check.hpp"
 #include "gavamoe/data/dataset.hpp"
 
 namespace gavamoe::cli {
@@ -85,14 +86,18 @@ void register_data_stats(CLI::App* data, CommonOptions& common) {
   CLI::App* command =
       data->add_subcommand("stats", "Counts, rating histogram, explanation lengths");
   command->add_option("--data", options->data, "Dataset folder or .jsonl file")->required();
-  command->add_option("--split", options->split, "Fold 1..5 for folders with index files");
+  command->add_option("--split", options->split, "Fold 1..5 for folders with index files")
+      ->check(integer_from_to(1, 5));
   command->add_flag("--json", options->json, "Print one JSON object instead of a table");
   add_common_options(command, common);
   command->callback([options, &common] {
     const RunConfig config = setup_run(common);
     if (print_sequence_stats(options->data, options->json)) return;  // a sequence folder
-    const nlohmann::json stats =
-        dataset_stats(load_command_dataset(config, options->data, options->split));
+    const Dataset dataset = load_command_dataset(config, options->data, options->split);
+    // The findings (bad ratings, leaks) the training commands log, so the counts below are read
+    // with them in mind.
+    warn_about_data(dataset, check_dataset(dataset));
+    const nlohmann::json stats = dataset_stats(dataset);
     if (options->json) {
       std::printf("%s\n", stats.dump().c_str());
     } else {

@@ -172,7 +172,7 @@ void register_generate(CLI::App& root, CommonOptions& common) {
                     "Render the prompt as a user turn with the chat template (--template)");
   command->add_option("--system", options->system, "System turn before the prompt (--chat)");
   command->add_option("--max-new-tokens", options->max_new_tokens, "Most new tokens")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_at_least(0));
   command->add_option("--decode", options->decode, "greedy, sample or beam")
       ->check(CLI::IsMember({"greedy", "sample", "beam"}));
   command
@@ -181,15 +181,15 @@ void register_generate(CLI::App& root, CommonOptions& common) {
                    "default without), chatml, llama-3, llama-2, mistral, vicuna or phi-3")
       ->check(CLI::IsMember(chat_template_names()));
   command->add_option("--temperature", options->temperature, "Sampling temperature")
-      ->check(CLI::PositiveNumber);
+      ->check(number_above(0));
   command->add_option("--top-k", options->top_k, "Sample among the k most likely (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_at_least(0));
   command->add_option("--top-p", options->top_p, "Nucleus sampling threshold")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(number_from_to(0, 1));
   command->add_option("--beams", options->beams, "Beams for --decode beam")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   command->add_option("--repetition-penalty", options->repetition_penalty, "1: off")
-      ->check(CLI::PositiveNumber);
+      ->check(number_above(0));
   command
       ->add_option("--dtype", options->dtype,
                    "Weights and activations: float32, bfloat16 or float16 (norms, softmax and "

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gavamoe/cli/command.hpp"
+#include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/data/dataset.hpp"
@@ -65,12 +66,9 @@ std::vector<std::string> config_overrides(const InferArgs& args, const CommonOpt
   return sets;
 }
 
-std::vector<Record> subset_records(const RunConfig& config, const std::string& subset_name,
-                                   int64_t limit) {
-  if (config.at("data.path").is_null())
-    throw Error("infer: --data PATH is required (the run's config names no dataset)");
-  const std::string path = config.get<std::string>("data.path");
-  const Dataset data = load_command_dataset(config);
+std::vector<Record> subset_records(const RunConfig& config, const std::string& path,
+                                   const std::string& subset_name, int64_t limit) {
+  const Dataset data = load_command_dataset(config, path);
   data.require_text("infer");
   std::vector<int64_t> positions = data.subset(parse_subset(subset_name));
   if (positions.empty()) throw file_error(path, "subset '" + subset_name + "' has no records");
@@ -89,10 +87,13 @@ void run_infer(const InferArgs& args, const CommonOptions& common) {
   ExplainerRun run = load_explainer_for_inference(args.run, config_overrides(args, common),
                                                   inference_device(args.device));
   const ExplainOptions options = ExplainOptions::from_config(run.config, common.seed);
-  const std::vector<Record> records = subset_records(run.config, args.subset, args.limit);
-  refuse_output_over_inputs(
-      "--out", args.out,
-      {{run.config.get<std::string>("data.path"), "the dataset"}, {args.run, "the run folder"}});
+  // --data, else the run's data.path: an error about the latter names the run's config.json.
+  const std::string data_path =
+      args.data.empty() ? run_data_path(run.config, args.run + "/config.json") : args.data;
+  const std::vector<Record> records =
+      subset_records(run.config, data_path, args.subset, args.limit);
+  refuse_output_over_inputs("--out", args.out,
+                            {{data_path, "the dataset"}, {args.run, "the run folder"}});
   log::info("infer: %zu records of %s, %s decoding, batches of %lld", records.size(),
             args.subset.c_str(), run.config.get<std::string>("infer.decode").c_str(),
             static_cast<long long>(options.batch_size));
@@ -105,6 +106,7 @@ void run_infer(const InferArgs& args, const CommonOptions& common) {
         static_cast<long long>(result.skipped), records.size(),
         static_cast<long long>(run.prompt.max_length));
   if (result.rows.empty()) throw Error("infer: no record left to explain");
+  remove_stale_temporaries_of(args.out);
   write_predictions(args.out, result.rows, format);
   std::printf("records %zu  skipped %lld  generation %.2f s  %.2f records/s  %.1f tokens/s\n",
               result.rows.size(), static_cast<long long>(result.skipped), result.seconds,
@@ -120,7 +122,7 @@ void register_infer(CLI::App& root, CommonOptions& common) {
   command->add_option("--run", args->run, "Explainer run folder (gavamoe train --out)")->required();
   command->add_option("--data", args->data, "Dataset (default: the run's data.path)");
   command->add_option("--split", args->split, "Fold 1..5 (default: the run's data.split)")
-      ->check(CLI::Range(1, 5));
+      ->check(integer_from_to(1, 5));
   command->add_option("--subset", args->subset, "train, validation or test")
       ->check(CLI::IsMember({"train", "validation", "test"}));
   command->add_option("--out", args->out, "Predictions file (.jsonl, .csv or .xlsx)")->required();
@@ -129,21 +131,21 @@ void register_infer(CLI::App& root, CommonOptions& common) {
   command->add_option("--decode", args->decode, "greedy, sample or beam (infer.decode)")
       ->check(CLI::IsMember({"greedy", "sample", "beam"}));
   command->add_option("--temperature", args->temperature, "Sampling temperature")
-      ->check(CLI::PositiveNumber);
+      ->check(number_above(0));
   command->add_option("--top-k", args->top_k, "Sample among the k most likely (0: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(integer_at_least(0));
   command->add_option("--top-p", args->top_p, "Nucleus sampling threshold")
-      ->check(CLI::Range(0.0, 1.0));
+      ->check(number_from_to(0, 1));
   command->add_option("--beams", args->beams, "Beams for --decode beam")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   command->add_option("--repetition-penalty", args->repetition_penalty, "1: off")
-      ->check(CLI::PositiveNumber);
+      ->check(number_above(0));
   command->add_option("--max-new-tokens", args->max_new_tokens, "Most new tokens per record")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   command->add_option("--batch-size", args->batch_size, "Records per generation batch")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   command->add_option("--limit", args->limit, "Only the first N records of the subset")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   command->add_option("--device", args->device, "auto (CUDA when available), cpu, cuda, cuda:N");
   add_common_options(command, common);
   command->callback([args, &common] { run_infer(*args, common); });

@@ -29,6 +29,7 @@ void register_export(CLI::App& root, CommonOptions& common);
 void register_infer(CLI::App& root, CommonOptions& common);
 void register_retrieve(CLI::App& root, CommonOptions& common);
 void register_rec(CLI::App& root, CommonOptions& common);
+void register_align(CLI::App& root, CommonOptions& common);
 }  // namespace gavamoe::cli
 
 namespace {
@@ -42,6 +43,10 @@ int main(int argc, char** argv) {
   CLI::App app{"gavamoe: personalised explanations from a cluster-gated mixture-of-experts Llama"};
   app.set_version_flag("--version", "gavamoe 0.1.0");
   app.require_subcommand(1);
+  // One line, as every other user error: CLI11's default adds a second one pointing at --help.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string(e.what()) + " (see --help)\n";
+  });
   cli::CommonOptions common;
   common.argv.assign(argv, argv + argc);
   cli::register_data(app, common);
@@ -50,6 +55,7 @@ int main(int argc, char** argv) {
   cli::register_infer(app, common);
   cli::register_retrieve(app, common);
   cli::register_rec(app, common);
+  cli::register_align(app, common);
   cli::register_eval(app, common);
   cli::register_generate(app, common);
   cli::register_export(app, common);

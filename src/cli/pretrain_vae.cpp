@@ -98,9 +98,10 @@ void run_pretrain_vae(const PretrainVaeArgs& args, const CommonOptions& common) 
   RunConfig config = setup_run(common);
   if (!args.resume.empty()) {
     config = resumed_run_config("pretrain-vae", args.resume, common);
-    const Dataset data = load_command_dataset(config);
+    const Dataset data = load_run_dataset(config, args.resume + "/config.json");
     warn_about_data(data, check_dataset(data));
     const auto options = VaeTrainOptions::from_config(config.at("vae"), common.seed);
+    remove_stale_temporaries(args.resume);
     log::set_file(args.resume + "/pretrain-vae.log");
     const auto metrics = pretrain_vae(data, options, args.resume, true);
     log::set_file("");
@@ -121,11 +122,14 @@ void run_pretrain_vae(const PretrainVaeArgs& args, const CommonOptions& common) 
   nlohmann::json rows = nlohmann::json::array();
   for (int k : ks) {
     config.set("vae.clusters=" + std::to_string(k));
+    config.check("pretrain-vae");
     const auto options = VaeTrainOptions::from_config(config.at("vae"), common.seed);
+    check_vae_run(data, options);
     const std::string run_dir = sweep ? args.out + "/K" + std::to_string(k) : args.out;
     if (sweep)
       require_new_run_folder("pretrain-vae", run_dir, {"checkpoint.pt", "vae.safetensors"});
     make_dirs(run_dir);
+    remove_stale_temporaries(run_dir);
     config.write(run_dir + "/config.json");
     log::set_file(run_dir + "/pretrain-vae.log");
     const auto metrics = pretrain_vae(data, options, run_dir);
@@ -162,7 +166,7 @@ void register_pretrain_vae(CLI::App& root, CommonOptions& common) {
   auto args = std::make_shared<PretrainVaeArgs>();
   auto* data = command->add_option("--data", args->data, "Dataset folder or .jsonl file");
   auto* split = command->add_option("--split", args->split, "Fold 1..5 of index-file layouts")
-                    ->check(CLI::Range(1, 5));
+                    ->check(integer_from_to(1, 5));
   auto* clusters = command->add_option("--clusters", args->clusters,
                                        "Number of clusters K (overrides vae.clusters), or a list "
                                        "K1,K2,... for one run per K under --out");

@@ -65,6 +65,8 @@ void run_rec_train(const RecTrainArgs& args, const CommonOptions& common) {
       throw file_error(run_dir, "not a `gavamoe rec train` run (no rec.json)");
     config = resumed_run_config("rec train", run_dir, common);
     data_path = json_value<std::string>(read_json_file(info_path), "data", info_path);
+    if (!std::filesystem::exists(data_path))
+      throw file_error(info_path, "data " + data_path + " does not exist (moved or deleted?)");
   } else {
     set_data_options(config, args.data, 0);
     if (config.at("data.path").is_null()) throw Error("rec train: --data SEQ_DIR is required");
@@ -72,9 +74,12 @@ void run_rec_train(const RecTrainArgs& args, const CommonOptions& common) {
     require_new_run_folder("rec train", run_dir, {"checkpoint", kRecRunFile, kRecModelFile});
     data_path = config.get<std::string>("data.path");
   }
+  if (!resume) config.check("rec train");
   const auto options = RecTrainOptions::from_config(config, "", common.seed);
   const SequenceDataset data = read_sequence_folder(data_path);
+  check_recommender_run(data, options);
   make_dirs(run_dir);
+  remove_stale_temporaries(run_dir);
   if (!resume) config.write(run_dir + "/config.json");
   log::set_file(run_dir + "/train.log");
   const auto metrics = resume ? resume_recommender(data, options, run_dir)

@@ -104,7 +104,7 @@ void register_rec_label(CLI::App* rec, CommonOptions& common) {
   command->add_option("--run", args->run, "Run folder of rec train")->required();
   command->add_option("--out", args->out, "Output folder")->required();
   command->add_option("--times", args->times, "test_top.txt rows per user (MF's pipeline: 6)")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   add_common_options(command, common);
   command->callback([args, &common] { run_rec_label(*args, common); });
 }

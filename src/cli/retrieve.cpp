@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "gavamoe/cli/command.hpp"
+#include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/data/dataset.hpp"
@@ -44,7 +45,15 @@ void run_retrieve(const RetrieveArgs& args, const CommonOptions& common) {
   if (queries.empty()) throw file_error(args.data, "subset '" + args.subset + "' has no records");
   TrainedVae vae = load_trained_vae(args.vae);
 
-  const RetrievalResult result = retrieve_explanations(vae, train, queries);
+  // The policy of `gavamoe infer`: ids the VAE run does not know are an error unless
+  // vae.unknown_ids=fallback.
+  const UnknownIds policy = parse_unknown_ids(config.get<std::string>("vae.unknown_ids"));
+  RetrievalResult result;
+  try {
+    result = retrieve_explanations(vae, train, queries, policy);
+  } catch (const Error& e) {
+    throw Error(data.path + " with the VAE run " + args.vae + ": " + e.what());
+  }
   log::info(
       "retrieve: %zu records of %s from %zu training records: %lld by item, %lld by user, "
       "%lld by any record",
@@ -52,6 +61,7 @@ void run_retrieve(const RetrieveArgs& args, const CommonOptions& common) {
       static_cast<long long>(result.count(RetrievedFrom::same_item)),
       static_cast<long long>(result.count(RetrievedFrom::same_user)),
       static_cast<long long>(result.count(RetrievedFrom::any_record)));
+  remove_stale_temporaries_of(args.out);
   write_predictions(args.out, result.rows, format);
   std::printf("records %zu  retrieval %.2f s\nwrote %s\n", result.rows.size(), result.seconds,
               args.out.c_str());
@@ -65,7 +75,7 @@ void register_retrieve(CLI::App& root, CommonOptions& common) {
   auto args = std::make_shared<RetrieveArgs>();
   command->add_option("--data", args->data, "Dataset")->required();
   command->add_option("--split", args->split, "Fold 1..5 (default: data.split)")
-      ->check(CLI::Range(1, 5));
+      ->check(integer_from_to(1, 5));
   command->add_option("--vae", args->vae, "VAE run folder (gavamoe pretrain-vae --out)")
       ->required();
   command->add_option("--subset", args->subset, "train, validation or test")

@@ -117,9 +117,13 @@ void run_train(const TrainArgs& args, const CommonOptions& common) {
       sources.model_config = config.get<std::string>("train.model_config");
     sources.tokenizer = args.tokenizer;
   }
-  const Dataset data = load_command_dataset(config);
+  const Dataset data =
+      resume ? load_run_dataset(config, run_dir + "/config.json") : load_command_dataset(config);
   warn_about_data(data, check_dataset(data));
+  if (!resume) config.check("train");
   const auto options = ExplainerTrainOptions::from_config(config, common.seed);
+  if (!resume)
+    check_new_explainer_run(data, sources, options, env.world_size > 1 ? env.local_rank : 0);
 
   std::unique_ptr<DataParallel> parallel;
   if (env.world_size > 1) {
@@ -128,6 +132,7 @@ void run_train(const TrainArgs& args, const CommonOptions& common) {
   }
   if (env.rank == 0) {
     make_dirs(run_dir);
+    remove_stale_temporaries(run_dir);
     if (!resume) config.write(run_dir + "/config.json");
     log::set_file(run_dir + "/train.log");
   }
@@ -145,7 +150,7 @@ void register_train(CLI::App& root, CommonOptions& common) {
   auto args = std::make_shared<TrainArgs>();
   auto* data = command->add_option("--data", args->data, "Dataset folder or .jsonl file");
   auto* split = command->add_option("--split", args->split, "Fold 1..5 of index-file layouts")
-                    ->check(CLI::Range(1, 5));
+                    ->check(integer_from_to(1, 5));
   auto* vae = command->add_option("--vae", args->vae, "Run folder of pretrain-vae");
   auto* base =
       command->add_option("--base-model", args->base_model,
@@ -169,7 +174,7 @@ void register_train(CLI::App& root, CommonOptions& common) {
       ->excludes(tokenizer)
       ->excludes(out);
   command->add_option("--nproc", args->nproc, "Data-parallel worker processes on this machine")
-      ->check(CLI::PositiveNumber);
+      ->check(integer_at_least(1));
   add_common_options(command, common);
   command->callback([args, &common] { run_train(*args, common); });
 }

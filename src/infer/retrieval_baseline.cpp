@@ -23,12 +23,12 @@ struct PairLatents {
   torch::Tensor mu;  // [B, D] float32, contiguous
 };
 
-PairLatents pair_latents(TrainedVae& vae, const std::vector<Record>& records) {
+PairLatents pair_latents(TrainedVae& vae, const std::vector<Record>& records, UnknownIds policy) {
   Pairs pairs;
   pairs.reserve(records.size());
   for (const Record& record : records) pairs.emplace_back(record.user, record.item);
   PairLatents out;
-  out.predictions = predict_pairs(vae, pairs, UnknownIds::fallback);
+  out.predictions = predict_pairs(vae, pairs, policy);
   std::vector<int64_t> users, items;
   for (const VaePrediction& p : out.predictions) {
     users.push_back(p.user_row);
@@ -56,7 +56,7 @@ int64_t RetrievalResult::count(RetrievedFrom source) const {
 }
 
 RetrievalResult retrieve_explanations(TrainedVae& vae, const std::vector<Record>& train,
-                                      const std::vector<Record>& queries) {
+                                      const std::vector<Record>& queries, UnknownIds policy) {
   const auto start = std::chrono::steady_clock::now();
   Index by_item, by_user;
   std::vector<int64_t> with_text;
@@ -68,8 +68,8 @@ RetrievalResult retrieve_explanations(TrainedVae& vae, const std::vector<Record>
   }
   if (with_text.empty()) throw Error("retrieval: no training record has an explanation");
 
-  const PairLatents train_latents = pair_latents(vae, train);
-  const PairLatents query_latents = pair_latents(vae, queries);
+  const PairLatents train_latents = pair_latents(vae, train, policy);
+  const PairLatents query_latents = pair_latents(vae, queries, policy);
   const int64_t width = train_latents.mu.size(1);
   const float* train_mu = train_latents.mu.data_ptr<float>();
   const float* query_mu = query_latents.mu.data_ptr<float>();

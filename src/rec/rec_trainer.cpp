@@ -275,6 +275,12 @@ RecTrainOptions RecTrainOptions::from_config(const RunConfig& config, const std:
   return o;
 }
 
+void check_recommender_run(const SequenceDataset& data, const RecTrainOptions& options) {
+  resolve_device(options.device, "rec.device");
+  if (leave_one_out(data, options.split).validation.empty())
+    throw file_error(data.path, "no user has a validation target");
+}
+
 json train_recommender(const SequenceDataset& data, const RecTrainOptions& options,
                        const std::string& run_dir) {
   return train(data, options, run_dir, false);

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/log.hpp"
 
 #ifdef USE_C10D_NCCL
 #include <c10/cuda/CUDAFunctions.h>
@@ -55,6 +57,42 @@ void guarded(const std::string& what, std::chrono::milliseconds timeout, Body bo
     const std::string seconds = std::to_string(timeout.count() / 1000.0);
     throw Error("data parallel " + what + " failed (time-out " +
                 seconds.substr(0, seconds.find('.') + 2) + " s): " + first_line(error));
+  }
+}
+
+// How often a rank waiting for its peers says so (sooner under a short time-out).
+constexpr std::chrono::milliseconds kWaitLogInterval = std::chrono::seconds(5);
+
+// Every rank counts itself in, then waits until all have. While some are missing it logs how
+// many every few seconds, so a rank that never started shows as a count rather than as a
+// silent hang until the time-out.
+void wait_for_ranks(c10d::Store& store, const ParallelEnvironment& env,
+                    std::chrono::milliseconds timeout) {
+  using Clock = std::chrono::steady_clock;
+  constexpr const char* kArrived = "arrived";
+  store.add(kArrived, 1);
+  const auto start = Clock::now();
+  const auto interval = std::min(kWaitLogInterval, timeout / 2);
+  auto next_log = start + interval;
+  while (true) {
+    const int64_t missing = env.world_size - store.add(kArrived, 0);
+    if (missing <= 0) return;
+    const auto now = Clock::now();
+    const double waited = std::chrono::duration<double>(now - start).count();
+    const double limit = static_cast<double>(timeout.count()) / 1000.0;
+    if (now - start >= timeout)
+      throw Error(log::format(
+          "data parallel: %lld of %d ranks did not join within the time-out of %.0f s (rank %d "
+          "waited for them at %s:%d)",
+          static_cast<long long>(missing), env.world_size, limit, env.rank, env.master_addr.c_str(),
+          env.master_port));
+    if (now >= next_log) {
+      log::warn(
+          "data parallel: rank %d waiting for %lld of %d ranks (%.0f s of the %.0f s time-out)",
+          env.rank, static_cast<long long>(missing), env.world_size, waited, limit);
+      next_log = now + interval;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
@@ -193,10 +231,12 @@ DataParallel::DataParallel(const ParallelEnvironment& env, const std::string& ba
     options.port = static_cast<uint16_t>(env.master_port);
     options.isServer = env.rank == 0 && !env.agent_store;
     options.numWorkers = env.world_size;
+    options.waitWorkers = false;  // wait_for_ranks waits, and says for whom
     options.timeout = timeout;
     // Our keys under a prefix of their own: a torchrun agent's store holds its own keys.
     state_->store = c10::make_intrusive<c10d::PrefixStore>(
         "gavamoe/", c10::make_intrusive<c10d::TCPStore>(env.master_addr, options));
+    wait_for_ranks(*state_->store, env, timeout);
     if (backend == "gloo") {
       auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
       gloo_options->devices.push_back(gloo_device(env.master_addr));

@@ -31,6 +31,7 @@
 #include "gavamoe/model/safetensors.hpp"
 #include "gavamoe/plot/svg.hpp"
 #include "gavamoe/text/bpe_tokenizer.hpp"
+#include "gavamoe/text/chat_template.hpp"
 #include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "gavamoe/train/device.hpp"
 #include "gavamoe/train/explanation_batches.hpp"
@@ -655,6 +656,49 @@ ExplainerTrainOptions ExplainerTrainOptions::from_config(const RunConfig& config
   o.seed = seed;
   LrSchedule::check_kind(o.schedule);
   return o;
+}
+
+void check_new_explainer_run(const Dataset& data, const ExplainerSources& sources,
+                             const ExplainerTrainOptions& options, int cuda_index) {
+  if (sources.base_model.empty() && sources.model_config.empty())
+    throw Error("train: a base model (--base-model) or a model config (--scratch) is required");
+  resolve_device(options.device, "train.device", cuda_index);
+  if (!fs::exists(fs::path(sources.vae_run) / "vae.json"))
+    throw file_error(sources.vae_run, "not a pretrain-vae run folder (no vae.json)");
+  if (!sources.tokenizer.empty() && !fs::is_regular_file(sources.tokenizer))
+    throw file_error(sources.tokenizer,
+                     fs::is_directory(sources.tokenizer)
+                         ? "is a folder; --tokenizer takes a tokenizer.model file"
+                         : "no such tokenizer model");
+  const std::vector<std::string> templates = chat_template_names();
+  if (std::find(templates.begin(), templates.end(), options.template_name) == templates.end()) {
+    std::string names;
+    for (const std::string& name : templates) names += (names.empty() ? "" : ", ") + name;
+    throw Error("config key 'train.template' must be one of " + names + ", got \"" +
+                options.template_name + "\"");
+  }
+  data.require_text("train");
+  for (Subset s : {Subset::train, Subset::validation})
+    if (data.subset(s).empty())
+      throw Error(data.path + ": the " + subset_name(s) + " subset is empty");
+  // The base's shape (its config only, no weights): the MoE layers and the prompt length must
+  // fit it.
+  const LlamaConfig base = sources.base_model.empty() ? LlamaConfig::load(sources.model_config)
+                                                      : load_pretrained_config(sources.base_model);
+  std::vector<int64_t> seen;
+  for (int64_t layer : options.model.moe_layers) {
+    if (layer >= base.num_hidden_layers)
+      throw Error("config key 'train.moe_layers': layer " + std::to_string(layer) +
+                  " is past the base's " + std::to_string(base.num_hidden_layers) + " layers (0.." +
+                  std::to_string(base.num_hidden_layers - 1) + ")");
+    if (std::find(seen.begin(), seen.end(), layer) != seen.end())
+      throw Error("config key 'train.moe_layers' lists layer " + std::to_string(layer) + " twice");
+    seen.push_back(layer);
+  }
+  if (options.max_length > base.max_position_embeddings)
+    throw Error("config key 'train.max_length' (" + std::to_string(options.max_length) +
+                ") exceeds the model's max_position_embeddings (" +
+                std::to_string(base.max_position_embeddings) + ")");
 }
 
 json train_explainer(const Dataset& data, const ExplainerSources& sources,

@@ -140,6 +140,11 @@ class VaeRun {
       stop_ = validation;
       stop_name_ = "validation";
     }
+    // The GMM fits one component per cluster to the training records' latents.
+    if (o_.model.clusters > static_cast<int64_t>(train_.size()))
+      throw Error("config key 'vae.clusters' (" + std::to_string(o_.model.clusters) +
+                  ") is more than the " + std::to_string(train_.size()) + " training records of " +
+                  data_.path);
     std::vector<int64_t> user_seen(data_.users.size(), 0), item_seen(data_.items.size(), 0);
     for (int64_t r : train_) {
       user_seen[data_.user_of[r]] = 1;
@@ -1109,6 +1114,11 @@ double VaeTrainOptions::kl_weight(int64_t vade_epoch) const {
 
 double VaeTrainOptions::vade_learning_rate(int64_t vade_epoch) const {
   return vade_lr * std::pow(lr_step_gamma, static_cast<double>(vade_epoch / lr_step_epochs));
+}
+
+void check_vae_run(const Dataset& data, const VaeTrainOptions& options) {
+  const log::ScopedLevel quiet(log::Level::warn);  // the run logs its summary when it starts
+  VaeRun(data, options, "");
 }
 
 json pretrain_vae(const Dataset& data, const VaeTrainOptions& options, const std::string& run_dir,

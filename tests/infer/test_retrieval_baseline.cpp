@@ -86,7 +86,7 @@ TEST(RetrievalBaseline, NearestOfTheSameItemElseUserElseAnyMatchesBruteForce) {
       record("a", "x", "ref 4"),  // an exact pair twice: the earlier record wins the tie
       record("e", "z", "ref 5"),  // unknown user, known item
   };
-  const RetrievalResult result = retrieve_explanations(vae, kTrain, queries);
+  const RetrievalResult result = retrieve_explanations(vae, kTrain, queries, UnknownIds::fallback);
   ASSERT_EQ(result.rows.size(), queries.size());
   const RetrievedFrom expected_sources[] = {RetrievedFrom::same_item, RetrievedFrom::same_item,
                                             RetrievedFrom::same_user, RetrievedFrom::any_record,
@@ -109,6 +109,19 @@ TEST(RetrievalBaseline, NearestOfTheSameItemElseUserElseAnyMatchesBruteForce) {
   // The model computes in float32: another batch may round differently.
   EXPECT_NEAR(result.rows[0].predicted_rating, predictions[0].expected_rating, 1e-6);
   EXPECT_NEAR(result.rows[3].predicted_rating, predictions[1].expected_rating, 1e-6);
+}
+
+TEST(RetrievalBaseline, UnknownIdsAreAnErrorUnlessFallback) {
+  TrainedVae vae = random_vae();
+  const std::vector<Record> queries = {record("e", "z", "q")};
+  try {
+    retrieve_explanations(vae, kTrain, queries);
+    FAIL() << "an unknown user was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("vae.unknown_ids=fallback"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(retrieve_explanations(vae, kTrain, queries, UnknownIds::fallback).rows.size(), 1u);
 }
 
 TEST(RetrievalBaseline, TrainingWithoutTextIsAnError) {

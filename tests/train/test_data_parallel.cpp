@@ -5,9 +5,13 @@
 // against values it computes directly (all ranks' inputs come from seeds) and exits non-zero
 // when a check fails; the test then sees that exit code. Gradient values are integers, so
 // sums are exact in any order.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <torch/torch.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -217,6 +221,39 @@ TEST(DataParallel, RunLocalWorkersReturnsFirstFailureAndStopsTheRest) {
 TEST(DataParallel, RunLocalWorkersRejectsBadArguments) {
   EXPECT_THROW(run_local_workers(0, {"gavamoe"}), Error);
   EXPECT_THROW(run_local_workers(2, {}), Error);
+}
+
+// A port no one listens on: bound once by the kernel's choice, then released.
+int unused_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), size);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+TEST(DataParallel, RankWaitingForPeersSaysForHowManyUntilTheTimeOut) {
+  ParallelEnvironment env;
+  env.world_size = 2;
+  env.master_port = unused_port();
+  testing::internal::CaptureStderr();
+  const auto start = Clock::now();
+  try {
+    DataParallel group(env, "gloo", seconds(2));
+    ADD_FAILURE() << "joined without its peer";
+  } catch (const Error& error) {
+    EXPECT_NE(
+        std::string(error.what()).find("1 of 2 ranks did not join within the time-out of 2 s"),
+        std::string::npos)
+        << error.what();
+  }
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("data parallel: rank 0 waiting for 1 of 2 ranks"), std::string::npos) << log;
+  EXPECT_LT(seconds_since(start), 6.0);
 }
 
 TEST(DataParallel, UnknownOrMissingBackendIsAnError) {

@@ -30,6 +30,14 @@ struct CommandStatus {
   int code;
 };
 
+// Option checks whose errors give the bounds as written ("--beams: must be an integer of at
+// least 1, got 0"); CLI11's PositiveNumber and NonNegativeNumber print the largest double as
+// the upper bound, and its Range prints doubles with six decimals.
+CLI::Validator integer_at_least(int64_t low);
+CLI::Validator integer_from_to(int64_t low, int64_t high);
+CLI::Validator number_above(double low);
+CLI::Validator number_from_to(double low, double high);
+
 // Adds --threads, --seed, --log-level, --config, --set to a subcommand.
 void add_common_options(CLI::App* command, CommonOptions& common);
 
@@ -37,8 +45,13 @@ void add_common_options(CLI::App* command, CommonOptions& common);
 RunConfig setup_run(const CommonOptions& common);
 
 // --data and --split of a command that starts a run, into its config when given (split 0: not
-// given).
+// given). data.path is made absolute, so the run's config.json names the dataset from anywhere.
 void set_data_options(RunConfig& config, const std::string& data, int split);
+
+// data.path of a run's config read from `config_path` (RUN/config.json); a null or missing
+// dataset is an error naming that file. load_run_dataset loads it as load_command_dataset does.
+std::string run_data_path(const RunConfig& config, const std::string& config_path);
+Dataset load_run_dataset(const RunConfig& config, const std::string& config_path);
 
 // The dataset at `path` (empty: the config's data.path), fold `split` (0: the config's
 // data.split), shuffled by the config's data.shuffle_seed when it is a bare .jsonl file.

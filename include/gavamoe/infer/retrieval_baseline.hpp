@@ -4,8 +4,10 @@
 //
 // "Nearest" is the Euclidean distance between the VAE's mean latents mu of the two
 // (user, item) pairs, so among records of one item the most similar user wins. Ties go to the
-// earlier training record. Ids the VAE never saw use its unknown rows. The rows carry the
-// query's VAE cluster and expected rating, as `gavamoe infer` writes them, so the two are
+// earlier training record. Ids the VAE run does not know (of the queries or of the training
+// records) are an error naming them, as in `gavamoe infer`, unless the policy is
+// UnknownIds::fallback (vae.unknown_ids=fallback): then they use its unknown rows. The rows carry
+// the query's VAE cluster and expected rating, as `gavamoe infer` writes them, so the two are
 // scored by `gavamoe eval` alike.
 #pragma once
 
@@ -31,6 +33,7 @@ struct RetrievalResult {
 
 // `train` must not be empty; records without text are never retrieved.
 RetrievalResult retrieve_explanations(TrainedVae& vae, const std::vector<Record>& train,
-                                      const std::vector<Record>& queries);
+                                      const std::vector<Record>& queries,
+                                      UnknownIds policy = UnknownIds::error);
 
 }  // namespace gavamoe

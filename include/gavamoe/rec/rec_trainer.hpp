@@ -58,6 +58,10 @@ struct RecTrainOptions {
                                      uint64_t seed);
 };
 
+// The checks train_recommender makes before it trains (rec.device, a validation target for
+// some user, model sizes within recommender.hpp's bounds, memory for training: see
+// memory_estimate.hpp), for a command to call before it creates the run folder.
+void check_recommender_run(const SequenceDataset& data, const RecTrainOptions& options);
 // Trains a new run into run_dir (which must not hold one). Returns metrics.json's content
 // ({"stopped": true} when stop_after_steps ended it).
 nlohmann::json train_recommender(const SequenceDataset& data, const RecTrainOptions& options,

@@ -75,6 +75,14 @@ struct ExplainerSources {
   std::string tokenizer;     // from scratch: a tokenizer.model; empty: train one on the data
 };
 
+// The checks of a new run that need no training, made before its folder exists so that a
+// failed start leaves nothing: the sources exist (VAE run, tokenizer), train.device,
+// train.template, the data has text and non-empty training and validation subsets, and the
+// base's config (read without its weights) has the train.moe_layers and room for
+// train.max_length. `cuda_index`: the device of this rank.
+void check_new_explainer_run(const Dataset& data, const ExplainerSources& sources,
+                             const ExplainerTrainOptions& options, int cuda_index = 0);
+
 // Trains a new run into `run_dir`. Returns the content of metrics.json ({"stopped": true}
 // when stop_after_steps ended it early).
 nlohmann::json train_explainer(const Dataset& data, const ExplainerSources& sources,

@@ -98,6 +98,10 @@ std::vector<int64_t> reseed_small_components(VaeGmmImpl& model, const std::vecto
 // content of metrics.json.
 nlohmann::json pretrain_vae(const Dataset& data, const VaeTrainOptions& options,
                             const std::string& run_dir, bool resume = false);
+// The checks pretrain_vae makes before it trains (ratings in 1..5, a non-empty training
+// subset and early-stopping set, vae.clusters at most the training records, vae.device),
+// without writing anything: a command calls it before it creates the run folder.
+void check_vae_run(const Dataset& data, const VaeTrainOptions& options);
 
 // Agreement of two labelings of the same items: normalized mutual information (arithmetic
 // normalisation, as scikit-learn's default) and the adjusted Rand index.

@@ -68,6 +68,13 @@ std::vector<int64_t> similar_items(Recommender& model);
 
 std::string format_label_row(const LabelRow& row);
 
+// The rows of a train_top.txt / test_top.txt (written by write_labels or by RecAI's data4Exp.py),
+// in file order; a malformed line or an id outside 1..n_items-1 (n_items > 0) is a
+// gavamoe::Error naming the file and line.
+std::vector<LabelRow> read_label_file(const std::string& path, int64_t n_items = 0);
+// sim_item.txt as similar[i] (entry 0 and items without a line: 0); errors as above.
+std::vector<int64_t> read_similar_items(const std::string& path, int64_t n_items);
+
 // train_top.txt, test_top.txt and sim_item.txt into out_dir (created when missing).
 LabelReport write_labels(Recommender& model, const SequenceDataset& data,
                          const std::string& out_dir, const LabelOptions& options);

@@ -2,6 +2,7 @@
 // the rows a user picks K from; bad lists are one-line errors. Tiny synthetic data and model.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -24,10 +25,9 @@ TEST(PretrainVaeSweep, OneRunPerClusterCountAndATable) {
                                      "--clusters 2 --records 200 --seed 1",
                                  dir);
   ASSERT_EQ(synth.exit_code, 0) << synth.err;
-  const auto sweep =
-      run_gavamoe("pretrain-vae --data " + dir + "/data --clusters 2,3 --out " + dir + "/sweep" +
-                      kTinyVae,
-                  dir);
+  const auto sweep = run_gavamoe(
+      "pretrain-vae --data " + dir + "/data --clusters 2,3 --out " + dir + "/sweep" + kTinyVae,
+      dir);
   ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
   const json rows = json::parse(test::read_text(dir + "/sweep/clusters_sweep.json"));
   ASSERT_EQ(rows.size(), 2u);

@@ -52,7 +52,7 @@ TEST(ModelLimits, ConfigSizesOutsideTheBoundsNameTheKey) {
       {"num_hidden_layers", 1000000000},
       {"vocab_size", int64_t{1} << 40},
       {"intermediate_size", int64_t{1} << 30},
-      {"num_attention_heads", 100000},
+      {"num_key_value_heads", 100000},
       {"max_position_embeddings", int64_t{1} << 40},
       {"head_dim", 1000000}};
   for (const auto& [key, value] : cases) {

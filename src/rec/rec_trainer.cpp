@@ -279,6 +279,9 @@ void check_recommender_run(const SequenceDataset& data, const RecTrainOptions& o
   resolve_device(options.device, "rec.device");
   if (leave_one_out(data, options.split).validation.empty())
     throw file_error(data.path, "no user has a validation target");
+  require_memory("rec train: " + options.model + " on " + data.path,
+                 training_memory(run_info(data, options), options, "rec." + options.model),
+                 resolve_device(options.device, "rec.device"));
 }
 
 json train_recommender(const SequenceDataset& data, const RecTrainOptions& options,

@@ -699,6 +699,10 @@ void check_new_explainer_run(const Dataset& data, const ExplainerSources& source
     throw Error("config key 'train.max_length' (" + std::to_string(options.max_length) +
                 ") exceeds the model's max_position_embeddings (" +
                 std::to_string(base.max_position_embeddings) + ")");
+  ExplainerOptions model = options.model;
+  model.pretrained_base = !sources.base_model.empty();
+  require_training_memory(base, model, options, ParallelEnvironment::from_environment().world_size,
+                          resolve_device(options.device, "train.device", cuda_index));
 }
 
 json train_explainer(const Dataset& data, const ExplainerSources& sources,

@@ -8,6 +8,7 @@
 #include "gavamoe/align/task_templates.hpp"
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/strings.hpp"
 #include "gavamoe/rec/sampling.hpp"
 
 namespace gavamoe {
@@ -22,12 +23,6 @@ constexpr const char* kItem = "<item>";
 std::string join(const std::vector<std::string>& parts, const std::string& separator) {
   std::string text;
   for (size_t k = 0; k < parts.size(); ++k) text += (k ? separator : "") + parts[k];
-  return text;
-}
-
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
   return text;
 }
 
@@ -127,26 +122,33 @@ class Generator {
     return s;
   }
 
+  // iid2title, I and H only: <item> -> title, templates of `family`.
+  AlignSample title_sample(const std::string& family, int64_t iid) {
+    AlignSample s = sample("iid2title", draws_.choice(family), 0, iid, title(iid));
+    s.question[I] = s.question[H] = {kItem};
+    return s;
+  }
+
+  // A text field both ways, both templates drawn first: `to_text` (B / I / H) and `to_item`
+  // (B only: the text -> title).
+  void text_tasks(const std::string& to_text, const std::string& to_item, int64_t iid,
+                  const std::string& text) {
+    const std::string& text_template = draws_.choice(to_text);
+    const std::string& item_template = draws_.choice(to_item);
+    add(true, item_to_text(to_text, text_template, iid, text));
+    AlignSample reverse = sample(to_item, item_template, 0, iid, title(iid));
+    reverse.question[B] = {text};
+    add(true, reverse);
+  }
+
   void item_tasks() {
     for (int64_t iid = 1; iid < data_.n_items(); ++iid) {
       const ItemInfo& info = data_.items[iid - 1];
-      AlignSample valid_title =
-          sample("iid2title", draws_.choice("test_iid2title"), 0, iid, info.title);
-      valid_title.question[I] = valid_title.question[H] = {kItem};
-      add(false, valid_title);
-      AlignSample train_title = sample("iid2title", draws_.choice("iid2title"), 0, iid, info.title);
-      train_title.question[I] = train_title.question[H] = {kItem};
-      add(true, train_title);
+      add(false, title_sample("test_iid2title", iid));
+      add(true, title_sample("iid2title", iid));
 
       const std::string features = join(info.features, "; ");
-      if (!features.empty()) {
-        const std::string& to_text = draws_.choice("iid2feature");
-        const std::string& to_item = draws_.choice("feature2iid");
-        add(true, item_to_text("iid2feature", to_text, iid, features));
-        AlignSample reverse = sample("feature2iid", to_item, 0, iid, info.title);
-        reverse.question[B] = {features};
-        add(true, reverse);
-      }
+      if (!features.empty()) text_tasks("iid2feature", "feature2iid", iid, features);
       if (!join(info.description, "; ").empty()) {
         // The first entry longer than 50 characters, else the first.
         std::string description = info.description.front();
@@ -155,12 +157,7 @@ class Generator {
             description = entry;
             break;
           }
-        const std::string& to_text = draws_.choice("iid2description");
-        const std::string& to_item = draws_.choice("description2iid");
-        add(true, item_to_text("iid2description", to_text, iid, description));
-        AlignSample reverse = sample("description2iid", to_item, 0, iid, info.title);
-        reverse.question[B] = {description};
-        add(true, reverse);
+        text_tasks("iid2description", "description2iid", iid, description);
       }
       if (!info.brand.empty())
         add(true, item_to_text("iid2brand", draws_.choice("iid2brand"), iid,

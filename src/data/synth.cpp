@@ -15,6 +15,7 @@
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/strings.hpp"
 #include "gavamoe/data/jsonl.hpp"
 
 namespace gavamoe {
@@ -154,11 +155,6 @@ std::vector<Group> make_groups(int clusters, Random& random) {
   return groups;
 }
 
-void replace_all(std::string& text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-}
-
 // "a excellent" -> "an excellent".
 std::string fix_articles(const std::string& text) {
   std::string out;
@@ -179,9 +175,9 @@ std::string sentence(const Group& group, const std::string& feature, const std::
       intensify
           ? group.intensifiers[random.below(static_cast<int>(group.intensifiers.size()))] + " "
           : "";
-  replace_all(text, "{f}", feature);
-  replace_all(text, "{a}", adjective);
-  replace_all(text, "{i}", intensifier);
+  text = replace_all(text, "{f}", feature);
+  text = replace_all(text, "{a}", adjective);
+  text = replace_all(text, "{i}", intensifier);
   return fix_articles(text);
 }
 

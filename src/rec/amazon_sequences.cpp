@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/strings.hpp"
 #include "gavamoe/data/amazon_import.hpp"
 
 namespace gavamoe {
@@ -27,12 +28,6 @@ void for_each_json_line(const std::string& path, Visit visit) {
                        "them to JSON lines first)");
     visit(number, value);
   }
-}
-
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-  return text;
 }
 
 // Python's str.strip(' \t\n!.,;?/:').

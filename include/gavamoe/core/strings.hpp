@@ -1,0 +1,12 @@
+// Small string helpers shared by the data importers, the synthetic data and the alignment tasks.
+#pragma once
+
+#include <string>
+
+namespace gavamoe {
+
+// `text` with every occurrence of `from` (not empty) replaced by `to`, left to right; the
+// replacement text is not searched again.
+std::string replace_all(std::string text, const std::string& from, const std::string& to);
+
+}  // namespace gavamoe

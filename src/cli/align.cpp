@@ -4,11 +4,20 @@
 //                      [--max-train-per-user N] [--seed S]
 // builds the alignment-task samples (align/alignment_data.hpp) of the variants from the
 // recommender's label files (`rec label`) and its sequence folder (the run's, or --data).
+//
+//   gavamoe align train --data ALIGN_DIR --variant V --out RUN [--rec RUN] [--base-model M]
+//                       [--config F] [--set align.k=v]      |  --resume RUN
+// trains the surrogate of variant V (align/align_trainer.hpp); V none writes a run of the
+// plain base model, the baseline.
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
+#include "gavamoe/align/align_trainer.hpp"
 #include "gavamoe/align/alignment_data.hpp"
+#include "gavamoe/align/surrogate.hpp"
 #include "gavamoe/cli/command.hpp"
+#include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/rec/rec_run.hpp"
@@ -59,6 +68,79 @@ void run_align_data(const AlignDataArgs& args, const CommonOptions& common) {
   log::info("align data: %s pipeline, samples in %s", options.pipeline.c_str(), args.out.c_str());
 }
 
+struct AlignTrainArgs {
+  std::string data;
+  std::string variant;
+  std::string rec;
+  std::string base_model;
+  std::string out;
+  std::string resume;
+};
+
+void run_align_train(const AlignTrainArgs& args, const CommonOptions& common) {
+  RunConfig config = setup_run(common);
+  const bool resume = !args.resume.empty();
+  const std::string run_dir = resume ? args.resume : args.out;
+  if (resume) {
+    read_align_run_info(run_dir);
+    config = resumed_run_config("align train", run_dir, common);
+  } else {
+    if (args.data.empty()) throw Error("align train: --data ALIGN_DIR is required");
+    if (args.variant.empty())
+      throw Error("align train: --variant behaviour|intention|hybrid|none is required");
+    if (!args.base_model.empty())
+      config.set("align.base_model=" + nlohmann::json(args.base_model).dump());
+    require_new_run_folder("align train", run_dir, {"checkpoint", kAlignRunFile, kSurrogateFile});
+    config.check("align train");
+  }
+  AlignTrainOptions options = AlignTrainOptions::from_config(config, common.seed);
+  options.variant = args.variant;
+  options.data = args.data;
+  options.rec_run = args.rec;
+  if (!resume) {
+    make_dirs(run_dir);
+    config.write(run_dir + "/config.json");
+  }
+  log::set_file(run_dir + "/train.log");
+  const nlohmann::json metrics = train_surrogate(options, run_dir, resume);
+  log::set_file("");
+  if (metrics.value("stopped", false)) return;
+  std::printf("variant               %s\n", metrics.at("variant").get<std::string>().c_str());
+  std::printf("trainable parameters  %lld\n",
+              static_cast<long long>(metrics.at("trainable_parameters").get<int64_t>()));
+  if (metrics.contains("validation") && metrics.at("validation").contains("loss"))
+    std::printf("best validation loss  %.4f after epoch %lld\n",
+                metrics.at("validation").at("loss").get<double>(),
+                static_cast<long long>(metrics.at("best_epoch").get<int64_t>()));
+  if (metrics.contains("train_seconds"))
+    std::printf("training time         %.1f s\n", metrics.at("train_seconds").get<double>());
+  std::printf("outputs in %s\n", run_dir.c_str());
+}
+
+void register_align_train(CLI::App* align, CommonOptions& common) {
+  CLI::App* command =
+      align->add_subcommand("train", "Align an instruct LLM to the recommender (one variant)");
+  auto args = std::make_shared<AlignTrainArgs>();
+  auto* data = command->add_option("--data", args->data, "Folder written by align data");
+  auto* variant =
+      command->add_option("--variant", args->variant, "behaviour, intention, hybrid or none")
+          ->check(CLI::IsMember({"behaviour", "intention", "hybrid", "none"}));
+  auto* rec =
+      command->add_option("--rec", args->rec, "Recommender run (default: the one align data used)");
+  auto* base =
+      command->add_option("--base-model", args->base_model,
+                          "smollm2, a GGUF file or an HF folder (default: align.base_model)");
+  auto* out = command->add_option("--out", args->out, "Run folder for every output");
+  command->add_option("--resume", args->resume, "Continue the killed run in this run folder")
+      ->excludes(data)
+      ->excludes(variant)
+      ->excludes(rec)
+      ->excludes(base)
+      ->excludes(out);
+  add_common_options(command, common);
+  command->callback([args, &common] { run_align_train(*args, common); });
+}
+
 }  // namespace
 
 void register_align(CLI::App& root, CommonOptions& common) {
@@ -80,6 +162,7 @@ void register_align(CLI::App& root, CommonOptions& common) {
       ->check(CLI::NonNegativeNumber);
   add_common_options(command, common);
   command->callback([args, &common] { run_align_data(*args, common); });
+  register_align_train(align, common);
 }
 
 }  // namespace gavamoe::cli

@@ -134,6 +134,23 @@ const std::vector<KeyRule>& key_rules() {
       {"rec.mf_negatives", at_least(1), {}, {}},
       {"rec.mf_lr", above(0), {}, {}},
       {"rec.mf_batch_size", at_least(1), {}, {}},
+
+      {"align.max_length", at_least(16), {}, {}},
+      {"align.epochs", at_least(1), {}, {}},
+      {"align.batch_size", at_least(1), {}, {}},
+      {"align.grad_accum", at_least(1), {}, {}},
+      {"align.lr", above(0), {}, {}},
+      {"align.warmup_ratio", at_least(0), below(1), {}},
+      {"align.grad_clip", at_least(0), {}, {}},
+      {"align.patience", at_least(1), {}, {}},
+      {"align.lora_r", at_least(1), {}, {}},
+      {"align.lora_alpha", above(0), {}, {}},
+      {"align.lora_dropout", at_least(0), below(1), {}},
+      {"align.max_train_samples", at_least(0), {}, {}},
+      {"align.valid_samples", at_least(1), {}, {}},
+      {"align.log_every", at_least(1), {}, {}},
+      {"align.checkpoint_every", at_least(0), {}, {}},
+      {"align.device", {}, {}, kDevices},
   };
   return rules;
 }

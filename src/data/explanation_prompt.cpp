@@ -6,7 +6,11 @@
 #include "gavamoe/text/chat_template.hpp"
 
 namespace gavamoe {
-namespace {
+
+PlaceholderIds placeholder_ids(const Tokenizer& tokenizer) {
+  const int user = tokenizer.piece_to_id(kUserToken), item = tokenizer.piece_to_id(kItemToken);
+  return {user >= 0 ? user : tokenizer.vocab_size(), item >= 0 ? item : tokenizer.vocab_size() + 1};
+}
 
 // Encodes `text`, writing `user` / `item` for each literal "<user>" / "<item>"; the pieces
 // between placeholders are encoded on their own. The spaces next to a placeholder depend on the
@@ -16,7 +20,7 @@ namespace {
 // placeholder stands for and is left out; the space after it starts the next word and stays
 // (" to" is one token "\u0120to").
 std::vector<int> encode_with_placeholders(const Tokenizer& tokenizer, const std::string& text,
-                                          const PlaceholderIds& placeholders) {
+                                          const PlaceholderIds& placeholders, ItemSlots slots) {
   const std::string user = kUserToken, item = kItemToken;
   const bool sentencepiece = tokenizer.kind() == "sentencepiece";
   std::vector<int> ids;
@@ -29,24 +33,21 @@ std::vector<int> encode_with_placeholders(const Tokenizer& tokenizer, const std:
     for (int id : tokenizer.encode(text.substr(begin, end - begin))) ids.push_back(id);
   };
   size_t start = 0;
+  int items = 0;
   while (true) {
     const size_t at_user = text.find(user, start), at_item = text.find(item, start);
     const size_t at = std::min(at_user, at_item);
     if (at == std::string::npos) break;
     encode_piece(start, at, true);
     const bool is_user = at == at_user;
-    ids.push_back(is_user ? placeholders.user : placeholders.item);
+    if (is_user)
+      ids.push_back(placeholders.user);
+    else
+      ids.push_back(placeholders.item + (slots == ItemSlots::numbered ? items++ : 0));
     start = at + (is_user ? user.size() : item.size());
   }
   encode_piece(start, text.size(), false);
   return ids;
-}
-
-}  // namespace
-
-PlaceholderIds placeholder_ids(const Tokenizer& tokenizer) {
-  const int user = tokenizer.piece_to_id(kUserToken), item = tokenizer.piece_to_id(kItemToken);
-  return {user >= 0 ? user : tokenizer.vocab_size(), item >= 0 ? item : tokenizer.vocab_size() + 1};
 }
 
 std::string explanation_prompt_text(const Record& record) {

@@ -88,6 +88,20 @@ void append_column(Batch& batch, const torch::Tensor& ids, const torch::Tensor& 
   ++batch.length;
 }
 
+// The logits with the banned tokens, and before min_new_tokens the stop tokens, at -inf.
+torch::Tensor without_banned(torch::Tensor logits, const GenerationOptions& options, int64_t step) {
+  std::vector<int64_t> banned;
+  auto add = [&](const std::vector<int>& ids) {
+    for (int id : ids)
+      if (id >= 0 && id < logits.size(1)) banned.push_back(id);
+  };
+  add(options.banned_tokens);
+  if (step < options.min_new_tokens) add(options.stop_tokens);
+  if (banned.empty()) return logits;
+  return logits.index_fill(1, torch::tensor(banned, torch::kInt64).to(logits.device()),
+                           -std::numeric_limits<float>::infinity());
+}
+
 bool is_stop(const GenerationOptions& options, int64_t token) {
   return std::find(options.stop_tokens.begin(), options.stop_tokens.end(), token) !=
          options.stop_tokens.end();
@@ -117,9 +131,10 @@ GenerationResult sample_batch(Llama& model, const std::vector<std::vector<int>>&
   for (int64_t step = 0; step < options.max_new_tokens; ++step) {
     if (options.keep_logits) result.step_logits.push_back(logits.cpu());
     // One device-to-host copy per step; rows are then read and updated on the host.
-    torch::Tensor chosen = sampler.next(logits, penalty_history(options, batch))
-                               .to(torch::kCPU, torch::kInt64)
-                               .contiguous();
+    torch::Tensor chosen =
+        sampler.next(without_banned(logits, options, step), penalty_history(options, batch))
+            .to(torch::kCPU, torch::kInt64)
+            .contiguous();
     torch::Tensor alive = torch::empty({b}, torch::kBool);
     int64_t* token = chosen.data_ptr<int64_t>();
     bool* is_alive = alive.data_ptr<bool>();
@@ -144,9 +159,11 @@ GenerationResult sample_batch(Llama& model, const std::vector<std::vector<int>>&
 
 // Beam search for one prompt; a hypothesis ends at a stop token or max_new_tokens; scores are
 // sums of log-probabilities divided by the length (HF length_penalty 1). Search ends when
-// num_beams hypotheses have ended.
-std::vector<int> beam_search_one(Llama& model, const std::vector<int>& prompt,
-                                 const GenerationOptions& options, const RowContext& context) {
+// num_beams hypotheses have ended. Returns the num_return_sequences best ended hypotheses, best
+// first (running beams fill in when fewer have ended).
+std::vector<std::vector<int>> beam_search_one(Llama& model, const std::vector<int>& prompt,
+                                              const GenerationOptions& options,
+                                              const RowContext& context) {
   const torch::Device device = model->embed_tokens->weight.device();
   const int64_t k = options.num_beams;
   Batch batch = left_padded({prompt}, options.max_new_tokens, device);
@@ -161,7 +178,9 @@ std::vector<int> beam_search_one(Llama& model, const std::vector<int>& prompt,
   for (int64_t step = 0; step < options.max_new_tokens && static_cast<int64_t>(ended.size()) < k;
        ++step) {
     const torch::Tensor log_probs =
-        penalty.process(logits, penalty_history(options, batch)).log_softmax(1).cpu();
+        penalty.process(without_banned(logits, options, step), penalty_history(options, batch))
+            .log_softmax(1)
+            .cpu();
     const torch::Tensor total =
         log_probs + torch::tensor(scores, torch::kFloat64).to(torch::kFloat32).unsqueeze(1);
     const auto [best, flat] = total.flatten().topk(std::min<int64_t>(2 * k, total.numel()));
@@ -202,9 +221,15 @@ std::vector<int> beam_search_one(Llama& model, const std::vector<int>& prompt,
         torch::ones({rows.size(0)}, torch::TensorOptions().dtype(torch::kBool).device(device)));
     logits = next_logits(model, batch, 1, cache ? &*cache : nullptr, beam_context);
   }
-  const auto winner = std::max_element(
-      ended.begin(), ended.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  return winner == ended.end() ? beams.front() : winner->second;
+  // Stable: among equal scores the hypothesis that ended first comes first.
+  std::stable_sort(ended.begin(), ended.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::vector<int>> best;
+  const size_t wanted = static_cast<size_t>(std::max<int64_t>(options.num_return_sequences, 1));
+  for (size_t i = 0; i < ended.size() && best.size() < wanted; ++i)
+    best.push_back(std::move(ended[i].second));
+  for (size_t i = 0; i < beams.size() && best.size() < wanted; ++i) best.push_back(beams[i]);
+  return best;
 }
 
 }  // namespace
@@ -224,13 +249,17 @@ GenerationResult beam_search(Llama& model, const std::vector<std::vector<int>>& 
                              const Placeholders& placeholders) {
   c10::InferenceMode inference;
   const RowContext context{routing, placeholders};
+  if (options.num_return_sequences > options.num_beams)
+    throw Error("generate: num_return_sequences (" + std::to_string(options.num_return_sequences) +
+                ") is more than num_beams (" + std::to_string(options.num_beams) + ")");
   GenerationResult result;
   for (size_t i = 0; i < prompts.size(); ++i) {
     const torch::Tensor row = torch::tensor({static_cast<int64_t>(i)}, torch::kInt64);
-    result.tokens.push_back(
+    result.hypotheses.push_back(
         options.max_new_tokens <= 0
-            ? std::vector<int>()
+            ? std::vector<std::vector<int>>{{}}
             : beam_search_one(model, prompts[i], options, context.select_rows(row)));
+    result.tokens.push_back(result.hypotheses.back().front());
   }
   return result;
 }

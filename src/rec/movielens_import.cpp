@@ -10,6 +10,7 @@
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/strings.hpp"
 
 namespace gavamoe {
 namespace {
@@ -32,13 +33,6 @@ std::vector<std::string> split(const std::string& line, char separator) {
   return fields;
 }
 
-std::string trim(const std::string& text) {
-  size_t begin = 0, end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
-  return text.substr(begin, end - begin);
-}
-
 bool is_integer(const std::string& text) {
   return !text.empty() && text.size() <= 18 &&
          std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
@@ -51,7 +45,7 @@ std::vector<std::pair<int64_t, std::string>> file_lines(const std::string& path)
   std::string line;
   for (int64_t number = 1; std::getline(in, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (!trim(line).empty()) lines.emplace_back(number, line);
+    if (!strip_ascii_space(line).empty()) lines.emplace_back(number, line);
   }
   return lines;
 }
@@ -72,7 +66,7 @@ std::vector<CatalogueItem> read_items(const std::string& path) {
     if (!seen.insert(fields[0]).second)
       throw file_error(path, where, "movie " + fields[0] + " is listed twice");
     json metadata = {{"movie_id", fields[0]}};
-    const std::string title = trim(fields[1]);
+    const std::string title = strip_ascii_space(fields[1]);
     if (title.empty()) throw file_error(path, where, "movie " + fields[0] + " has no title");
     metadata["title"] = title;
     json genres = json::array();
@@ -85,8 +79,9 @@ std::vector<CatalogueItem> read_items(const std::string& path) {
       if (flag == "1" && g > 0) genres.push_back(kGenres[g]);
     }
     metadata["feature"] = genres;
-    if (!trim(fields[2]).empty()) metadata["release_date"] = trim(fields[2]);
-    if (!trim(fields[4]).empty()) metadata["imdb_url"] = trim(fields[4]);
+    if (!strip_ascii_space(fields[2]).empty())
+      metadata["release_date"] = strip_ascii_space(fields[2]);
+    if (!strip_ascii_space(fields[4]).empty()) metadata["imdb_url"] = strip_ascii_space(fields[4]);
     items.push_back({fields[0], std::move(metadata)});
   }
   return items;

@@ -6,21 +6,12 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "gavamoe/core/strings.hpp"
+
 namespace gavamoe {
 
-namespace {
-
-std::string trimmed(const std::string& text) {
-  size_t begin = 0, end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
-  return text.substr(begin, end - begin);
-}
-
-}  // namespace
-
 std::string title_key(const std::string& title) {
-  std::string key = trimmed(title);
+  std::string key = strip_ascii_space(title);
   for (char& c : key)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return key;
@@ -41,7 +32,7 @@ int64_t make_titles_unique(std::vector<std::string>& titles) {
     std::string candidate;
     do {
       ++k;
-      candidate = trimmed(title) + " [" + std::to_string(k) + "]";
+      candidate = strip_ascii_space(title) + " [" + std::to_string(k) + "]";
     } while (taken.count(title_key(candidate)));
     copies[key] = k;
     taken.insert(title_key(candidate));

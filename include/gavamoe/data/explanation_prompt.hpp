@@ -44,6 +44,16 @@ struct PlaceholderIds {
 // The placeholder ids for `tokenizer` (see above).
 PlaceholderIds placeholder_ids(const Tokenizer& tokenizer);
 
+// How the k-th "<item>" of a text (k = 0, 1, ...) is written: every one as `item` (the
+// explainer's one item), or as item + k (a prompt about several items, each with its vector).
+enum class ItemSlots { shared, numbered };
+// `text` encoded with `placeholders.user` for each literal "<user>" and the item id of each
+// "<item>" (see ItemSlots); the pieces between them are encoded on their own, with the spacing
+// rule described at the top of this file.
+std::vector<int> encode_with_placeholders(const Tokenizer& tokenizer, const std::string& text,
+                                          const PlaceholderIds& placeholders,
+                                          ItemSlots slots = ItemSlots::shared);
+
 // The prompt text with the literal "<user>" / "<item>" placeholders, before the template.
 std::string explanation_prompt_text(const Record& record);
 

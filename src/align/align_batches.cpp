@@ -34,6 +34,7 @@ AlignDataFolder read_align_data_folder(const std::string& dir, const std::string
                                             : rec_run_override;
   folder.sequences = json_value<std::string>(meta, "data", info_path);
   folder.max_history = meta.value("max_history", int64_t{9});
+  folder.pipeline = json_value<std::string>(meta, "pipeline", info_path);
   const std::string files = variant == "none" ? "behaviour" : variant;
   folder.train = dir + "/" + files + "_train.json";
   folder.valid = dir + "/" + files + "_valid.json";
@@ -42,6 +43,12 @@ AlignDataFolder read_align_data_folder(const std::string& dir, const std::string
       throw file_error(dir, "has no " + fs::path(path).filename().string() +
                                 " (build it with `align data --variant " + files + "`)");
   return folder;
+}
+
+void check_pipeline(const AlignDataFolder& folder, const std::string& rec_kind) {
+  if (folder.pipeline != rec_kind)
+    throw file_error(folder.rec_run, "is a " + rec_kind + " run; the samples in " + folder.dir +
+                                         " were built for a " + folder.pipeline + " recommender");
 }
 
 AlignExamples encode_align_examples(const Tokenizer& tokenizer,

@@ -83,7 +83,8 @@ json count_by_type(const std::vector<AlignQuery>& queries) {
   return counts;
 }
 
-json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resume) {
+json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resume,
+           const std::function<void()>& on_run_folder) {
   AlignTrainOptions o = o_in;
   AlignRunInfo info;
   if (resume) {
@@ -97,9 +98,10 @@ json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resum
   }
   const AlignDataFolder folder = read_align_data_folder(o.data, o.variant, o.rec_run);
   const torch::Device device = resolve_device(o.device, "align.device");
-  PretrainedModel base = load_pretrained(o.base_model, torch::kFloat32, device);
   const RecRun rec = load_rec_run(folder.rec_run, device);
+  check_pipeline(folder, rec.model);
   const SequenceDataset data = read_sequence_folder(folder.sequences);
+  PretrainedModel base = load_pretrained(o.base_model, torch::kFloat32, device);
   if (!resume) {
     info.options.variant = o.variant;
     info.options.rec_dim = rec.recommender->dim();
@@ -134,6 +136,7 @@ json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resum
     save_hf_tokenizer(*base.tokenizer, run_dir);
     write_file_atomic(run_dir + "/" + kAlignRunFile, info.to_json().dump(2) + "\n");
   }
+  on_run_folder();
   log::info(
       "align train: variant %s on %s, %zu training samples (%lld skipped as too long), %zu "
       "validation samples, %lld trainable parameters, device %s",
@@ -226,11 +229,12 @@ AlignTrainOptions AlignTrainOptions::from_config(const RunConfig& config, uint64
   return o;
 }
 
-json train_surrogate(const AlignTrainOptions& options, const std::string& run_dir, bool resume) {
-  if (!resume) return train(options, run_dir, false);
+json train_surrogate(const AlignTrainOptions& options, const std::string& run_dir, bool resume,
+                     const std::function<void()>& on_run_folder) {
+  if (!resume) return train(options, run_dir, false, on_run_folder);
   AlignTrainOptions effective = options;
   effective.seed = checkpoint_seed(run_dir, options.seed);
-  return train(effective, run_dir, true);
+  return train(effective, run_dir, true, on_run_folder);
 }
 
 }  // namespace gavamoe

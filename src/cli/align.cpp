@@ -9,10 +9,15 @@
 //                       [--config F] [--set align.k=v]      |  --resume RUN
 // trains the surrogate of variant V (align/align_trainer.hpp); V none writes a run of the
 // plain base model, the baseline.
+//
+//   gavamoe align eval --run RUN [--tasks T1,T2] [--max-samples N] [--max-new-tokens N]
+// scores the run on its variant's validation samples (align/align_eval.hpp) and prints the
+// table with each metric's chance level.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
+#include "gavamoe/align/align_eval.hpp"
 #include "gavamoe/align/align_trainer.hpp"
 #include "gavamoe/align/alignment_data.hpp"
 #include "gavamoe/align/surrogate.hpp"
@@ -50,9 +55,13 @@ void run_align_data(const AlignDataArgs& args, const CommonOptions& common) {
   options.max_train_per_user = args.max_train_per_user;
   options.seed = common.seed;
   const AlignData samples = make_alignment_data(data, labels, options);
-  nlohmann::json info = {{"rec_run", args.rec},
-                         {"labels", args.labels},
-                         {"data", data.path},
+  // Absolute, so that align train finds them from any folder.
+  auto absolute = [](const std::string& path) {
+    return std::filesystem::absolute(path).lexically_normal().string();
+  };
+  nlohmann::json info = {{"rec_run", absolute(args.rec)},
+                         {"labels", absolute(args.labels)},
+                         {"data", absolute(data.path)},
                          {"pipeline", options.pipeline},
                          {"max_history", options.max_history},
                          {"max_train_per_user", options.max_train_per_user},
@@ -97,12 +106,11 @@ void run_align_train(const AlignTrainArgs& args, const CommonOptions& common) {
   options.variant = args.variant;
   options.data = args.data;
   options.rec_run = args.rec;
-  if (!resume) {
-    make_dirs(run_dir);
-    config.write(run_dir + "/config.json");
-  }
-  log::set_file(run_dir + "/train.log");
-  const nlohmann::json metrics = train_surrogate(options, run_dir, resume);
+  const nlohmann::json metrics = train_surrogate(options, run_dir, resume, [&] {
+    remove_stale_temporaries(run_dir);
+    if (!resume) config.write(run_dir + "/config.json");
+    log::set_file(run_dir + "/train.log");
+  });
   log::set_file("");
   if (metrics.value("stopped", false)) return;
   std::printf("variant               %s\n", metrics.at("variant").get<std::string>().c_str());
@@ -141,6 +149,60 @@ void register_align_train(CLI::App* align, CommonOptions& common) {
   command->callback([args, &common] { run_align_train(*args, common); });
 }
 
+struct AlignEvalArgs {
+  std::string run;
+  std::vector<std::string> tasks;
+  AlignEvalOptions options;
+};
+
+void print_alignment_table(const nlohmann::json& result) {
+  std::printf("%-14s %-9s %8s %8s %8s\n", "task", "metric", "value", "chance", "samples");
+  const nlohmann::json& chance = result.at("chance");
+  for (const auto& [task, metrics] : result.at("tasks").items())
+    for (const auto& [metric, value] : metrics.items()) {
+      if (metric == "samples") continue;
+      char chance_text[16] = "-";
+      if (chance.contains(task) && chance.at(task).contains(metric))
+        std::snprintf(chance_text, sizeof chance_text, "%.4f",
+                      chance.at(task).at(metric).get<double>());
+      std::printf("%-14s %-9s %8.4f %8s %8lld\n", task.c_str(), metric.c_str(), value.get<double>(),
+                  chance_text, static_cast<long long>(metrics.at("samples").get<int64_t>()));
+    }
+}
+
+void run_align_eval(AlignEvalArgs& args, const CommonOptions& common) {
+  setup_run(common);
+  if (!args.tasks.empty()) args.options.tasks = args.tasks;
+  const nlohmann::json result = evaluate_alignment(args.run, args.options);
+  std::printf("variant %s, %s\n", result.at("variant").get<std::string>().c_str(),
+              result.at("samples_file").get<std::string>().c_str());
+  print_alignment_table(result);
+  std::printf("outputs in %s (align_eval.json, align_eval_predictions.jsonl)\n", args.run.c_str());
+}
+
+void register_align_eval(CLI::App* align, CommonOptions& common) {
+  CLI::App* command =
+      align->add_subcommand("eval", "Alignment metrics of an align run on its validation samples");
+  auto args = std::make_shared<AlignEvalArgs>();
+  command->add_option("--run", args->run, "Run folder of align train")->required();
+  command->add_option("--tasks", args->tasks, "Tasks to score (default: all five)")
+      ->delimiter(',')
+      ->check(CLI::IsMember(align_eval_tasks()));
+  command
+      ->add_option("--max-samples", args->options.max_samples,
+                   "The first N samples of each task (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--batch-size", args->options.batch_size, "Prompts per batch")
+      ->check(CLI::PositiveNumber);
+  command
+      ->add_option("--max-new-tokens", args->options.max_new_tokens,
+                   "Cap on every task's generation length (0: the original's)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--device", args->options.device, "cpu, cuda, cuda:N or auto");
+  add_common_options(command, common);
+  command->callback([args, &common] { run_align_eval(*args, common); });
+}
+
 }  // namespace
 
 void register_align(CLI::App& root, CommonOptions& common) {
@@ -163,6 +225,7 @@ void register_align(CLI::App& root, CommonOptions& common) {
   add_common_options(command, common);
   command->callback([args, &common] { run_align_data(*args, common); });
   register_align_train(align, common);
+  register_align_eval(align, common);
 }
 
 }  // namespace gavamoe::cli

@@ -26,12 +26,15 @@ struct AlignDataFolder {
   std::string dir;
   std::string rec_run;    // the recommender run the samples were built from (or the override)
   std::string sequences;  // the sequence folder
+  std::string pipeline;   // sasrec | mf: whose rules built the samples
   int64_t max_history = 9;
   std::string train, valid;  // the variant's files
 };
 // Errors name the folder and the missing file (and the --variant that would have written it).
 AlignDataFolder read_align_data_folder(const std::string& dir, const std::string& variant,
                                        const std::string& rec_run_override = "");
+// An error naming both when the recommender run is not of the kind the samples were built for.
+void check_pipeline(const AlignDataFolder& folder, const std::string& rec_kind);
 
 struct AlignExamples {
   std::vector<AlignExample> examples;

@@ -15,6 +15,7 @@
 // Shapes: B samples, T tokens, S item slots, D recommender width.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -52,7 +53,10 @@ struct AlignTrainOptions {
 };
 
 // Trains into `run_dir` (new, or the killed run's folder when `resume`); returns metrics.json.
-nlohmann::json train_surrogate(const AlignTrainOptions& options, const std::string& run_dir,
-                               bool resume);
+// Everything is read and checked before a new run folder is made, so bad input leaves none;
+// `on_run_folder` runs once the folder exists (the CLI writes config.json and opens train.log).
+nlohmann::json train_surrogate(
+    const AlignTrainOptions& options, const std::string& run_dir, bool resume,
+    const std::function<void()>& on_run_folder = [] {});
 
 }  // namespace gavamoe

@@ -58,6 +58,7 @@ const nlohmann::json& run_config_defaults() {
   },
   "train": {
     "base_model": null,
+    "base_dtype": "float32",
     "model_config": "configs/model-tiny.json",
     "template": "auto",
     "max_length": 180,

@@ -78,6 +78,7 @@ const std::vector<KeyRule>& key_rules() {
       {"train.n_experts", at_least(1), {}, {}},
       {"train.expert_width", at_least(1), {}, {}},
       {"train.top_k", at_least(1), {}, {}},
+      {"train.base_dtype", {}, {}, {"float32", "bfloat16"}},
       {"train.gating", {}, {}, {"hard", "soft"}},
       {"train.base_ffn", {}, {}, {"replace", "shared"}},
       {"train.moe_layers", at_least(0), {}, {}},

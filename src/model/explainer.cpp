@@ -124,7 +124,10 @@ ExplainerImpl::ExplainerImpl(Llama base, const ExplainerOptions& options_,
   llama = register_module("llama", std::move(base));
   const torch::Tensor& embedding = llama->embed_tokens->weight;
   const auto device = embedding.device();
-  const auto dtype = embedding.scalar_type();
+  // The new parts of a pretrained base are float32 whatever the base's dtype (a frozen
+  // bfloat16 base keeps its memory halved, the trained weights and AdamW's state full
+  // precision); from scratch everything is in the base's dtype.
+  const auto dtype = options.pretrained_base ? torch::kFloat32 : embedding.scalar_type();
   // Frozen before the new parts exist, so that only those train.
   if (options.pretrained_base)
     for (auto& p : llama->parameters()) p.requires_grad_(false);
@@ -145,13 +148,21 @@ ExplainerImpl::ExplainerImpl(Llama base, const ExplainerOptions& options_,
   for (int64_t i : layers) {
     auto* layer = llama->layers[i]->as<DecoderLayerImpl>();
     MoeFeedForward block(moe, layer->mlp);
-    block->to(device, dtype);
+    block->experts->to(device, dtype);  // a shared base MLP stays as it is
+    block->routers->to(device, dtype);
     layer->set_feed_forward(block.ptr());
     moe_blocks.push_back(block);
   }
   if (options.pretrained_base && options.lora.rank > 0)
-    for (const auto& layer : *llama->layers)
-      layer->as<DecoderLayerImpl>()->self_attn->add_lora(options.lora);
+    for (const auto& layer : *llama->layers) {
+      auto& attention = layer->as<DecoderLayerImpl>()->self_attn;
+      attention->add_lora(options.lora);
+      for (LoraLinear* adapter :
+           {&attention->q_lora, &attention->k_lora, &attention->v_lora, &attention->o_lora}) {
+        (*adapter)->lora_A->to(device, dtype);
+        (*adapter)->lora_B->to(device, dtype);
+      }
+    }
   // From scratch everything trains, the base MLP of a shared block included.
   if (!options.pretrained_base)
     for (auto& p : llama->parameters()) p.requires_grad_(true);
@@ -264,7 +275,12 @@ void ExplainerImpl::export_hf(const std::string& dir) {
 
   ExplainerOptions exported = options;
   exported.lora.rank = 0;  // merged into the base weights
-  save_hf_checkpoint(llama->config, llama->embed_tokens->weight.scalar_type(), hf, dir);
+  // In the wider of the base's and the trained parts' dtypes: a bfloat16 base exports as
+  // float32, so that merged LoRA updates below bfloat16's resolution are kept.
+  const auto dtype = torch::promote_types(llama->embed_tokens->weight.scalar_type(),
+                                          user_projection->weight.scalar_type());
+  for (auto& [name, tensor] : hf) tensor = tensor.to(dtype);
+  save_hf_checkpoint(llama->config, dtype, hf, dir);
   write_safetensors(dir + "/explainer.safetensors", extra, {{"format", "pt"}});
   write_file_atomic(dir + "/explainer.json", json{{"options", exported.to_json()}}.dump(2) + "\n");
 }
@@ -272,6 +288,7 @@ void ExplainerImpl::export_hf(const std::string& dir) {
 json ExplainerRunInfo::to_json() const {
   return {{"options", options.to_json()},
           {"base_model", base_model.empty() ? json(nullptr) : json(base_model)},
+          {"base_dtype", base_dtype},
           {"model_config", model_config},
           {"vae_run", vae_run}};
 }
@@ -285,6 +302,11 @@ ExplainerRunInfo ExplainerRunInfo::from_json(const json& j, const std::string& s
     const json base = j.value("base_model", json(nullptr));
     if (!base.is_null() && !base.is_string()) throw Error("'base_model' must be a path or null");
     if (base.is_string()) info.base_model = base.get<std::string>();
+    // Runs made before train.base_dtype existed have a float32 base.
+    info.base_dtype = j.contains("base_dtype")
+                          ? json_value<std::string>(j, "base_dtype", "run info")
+                          : std::string("float32");
+    parse_base_dtype(info.base_dtype);
     info.model_config = j.value("model_config", json(nullptr));
     info.vae_run = json_value<std::string>(j, "vae_run", "run info");
   } catch (const Error& e) {
@@ -292,9 +314,17 @@ ExplainerRunInfo ExplainerRunInfo::from_json(const json& j, const std::string& s
   }
   if (info.base_model.empty() && !info.model_config.is_object())
     throw file_error(source, "a from-scratch run needs the 'model_config' object");
+  if (info.base_model.empty() && info.base_dtype != "float32")
+    throw file_error(source, "a from-scratch run has a float32 base, not " + info.base_dtype);
   if (info.base_model.empty() && info.options.pretrained_base)
     throw file_error(source, "options.pretrained_base is true but 'base_model' is null");
   return info;
+}
+
+torch::Dtype parse_base_dtype(const std::string& name) {
+  if (name == "float32") return torch::kFloat32;
+  if (name == "bfloat16") return torch::kBFloat16;
+  throw Error("base_dtype must be float32 or bfloat16, got \"" + name + "\"");
 }
 
 Explainer build_explainer(const ExplainerRunInfo& info, uint64_t seed, torch::Device device) {
@@ -307,7 +337,7 @@ Explainer build_explainer(const ExplainerRunInfo& info, uint64_t seed, torch::De
                                        std::to_string(info.options.n_clusters));
   Llama base{nullptr};
   if (!info.base_model.empty()) {
-    base = load_pretrained_llama(info.base_model, torch::kFloat32, device);
+    base = load_pretrained_llama(info.base_model, parse_base_dtype(info.base_dtype), device);
   } else {
     base = Llama(LlamaConfig::from_json(info.model_config, "model_config"));
     base->init_weights(seed);

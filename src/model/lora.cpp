@@ -30,10 +30,16 @@ LoraLinearImpl::LoraLinearImpl(nn::Linear base, const LoraOptions& options) {
 }
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
-  return base_layer(x) + lora_B(lora_A(dropout(x))) * scaling;
+  const auto adapter_dtype = lora_A->weight.scalar_type();
+  if (x.scalar_type() == adapter_dtype) return base_layer(x) + lora_B(lora_A(dropout(x))) * scaling;
+  // A base in another dtype (a bfloat16 base with float32 adapters): the adapter path runs in
+  // its own dtype and its output is added in the base's.
+  const torch::Tensor delta = lora_B(lora_A(dropout(x.to(adapter_dtype)))) * scaling;
+  return base_layer(x) + delta.to(x.scalar_type());
 }
 
 torch::Tensor LoraLinearImpl::merge() const {
+  // In the wider of the two dtypes: a float32 adapter on a bfloat16 base keeps its update.
   return base_layer->weight + torch::matmul(lora_B->weight, lora_A->weight) * scaling;
 }
 

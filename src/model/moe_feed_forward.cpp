@@ -90,20 +90,24 @@ torch::Tensor MoeFeedForwardImpl::combine_experts(const torch::Tensor& tokens,
   const auto token_of = torch::arange(tokens.size(0), expert_of.options())
                             .repeat_interleave(k)
                             .index_select(0, order);
-  const auto weight_of = routes.weights.reshape(-1).index_select(0, order).to(tokens.dtype());
+  // The experts' dtype may differ from the tokens' (float32 experts in a bfloat16 base): they
+  // compute and sum in their own, and the sum is returned in the tokens' dtype.
+  const auto expert_dtype = experts[0]->as<MlpImpl>()->down_proj->weight.scalar_type();
+  const auto weight_of = routes.weights.reshape(-1).index_select(0, order).to(expert_dtype);
   const auto counts = torch::bincount(expert_of, {}, options.n_experts).to(torch::kCPU);
   const auto* count = counts.data_ptr<int64_t>();
 
-  auto out = torch::zeros_like(tokens);
+  auto out = torch::zeros(tokens.sizes(), tokens.options().dtype(expert_dtype));
   int64_t start = 0;
   for (int64_t e = 0; e < options.n_experts; ++e) {
     if (count[e] == 0) continue;
     const auto rows = token_of.slice(0, start, start + count[e]);
-    const auto y = experts[e]->as<MlpImpl>()->forward(tokens.index_select(0, rows), {});
+    const auto y =
+        experts[e]->as<MlpImpl>()->forward(tokens.index_select(0, rows).to(expert_dtype), {});
     out.index_add_(0, rows, y * weight_of.slice(0, start, start + count[e]).unsqueeze(1));
     start += count[e];
   }
-  return out;
+  return out.to(tokens.scalar_type());
 }
 
 torch::Tensor MoeFeedForwardImpl::forward(const torch::Tensor& hidden, const Routing& routing) {

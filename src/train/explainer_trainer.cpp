@@ -58,6 +58,18 @@ void require_training_memory(const LlamaConfig& base, const ExplainerOptions& mo
 }
 constexpr const char* kLogName = "train_log.jsonl";
 
+// train.base_dtype is float32 or bfloat16, and bfloat16 only for a pretrained base (from
+// scratch everything trains, in float32).
+void require_base_dtype_fits(const std::string& base_dtype, const std::string& base_model) {
+  if (base_dtype != "float32" && base_dtype != "bfloat16")
+    throw Error("config key 'train.base_dtype' must be float32 or bfloat16, got \"" + base_dtype +
+                "\"");
+  if (base_model.empty() && base_dtype != "float32")
+    throw Error("config key 'train.base_dtype' is " + base_dtype +
+                ", but only a pretrained base (--base-model) can be bfloat16; from scratch "
+                "everything trains in float32");
+}
+
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
@@ -147,6 +159,8 @@ class ExplainerRun {
     info.options = o_.model;
     info.vae_run = fs::absolute(s.vae_run).lexically_normal().string();
     if (!s.base_model.empty()) info.base_model = resolve_pretrained(s.base_model);
+    require_base_dtype_fits(o_.base_dtype, s.base_model);
+    info.base_dtype = o_.base_dtype;
     if (is_main()) {
       make_dirs(dir_);
       if (!info.base_model.empty()) {
@@ -652,6 +666,7 @@ ExplainerTrainOptions ExplainerTrainOptions::from_config(const RunConfig& config
   o.checkpoint_every = train("checkpoint_every").get<int64_t>();
   o.vocab_size = train("vocab_size").get<int>();
   o.device = train("device").get<std::string>();
+  o.base_dtype = train("base_dtype").get<std::string>();
   o.unknown_ids = parse_unknown_ids(config.get<std::string>("vae.unknown_ids"));
   o.seed = seed;
   LrSchedule::check_kind(o.schedule);
@@ -663,6 +678,7 @@ void check_new_explainer_run(const Dataset& data, const ExplainerSources& source
   if (sources.base_model.empty() && sources.model_config.empty())
     throw Error("train: a base model (--base-model) or a model config (--scratch) is required");
   resolve_device(options.device, "train.device", cuda_index);
+  require_base_dtype_fits(options.base_dtype, sources.base_model);
   if (!fs::exists(fs::path(sources.vae_run) / "vae.json"))
     throw file_error(sources.vae_run, "not a pretrain-vae run folder (no vae.json)");
   if (!sources.tokenizer.empty() && !fs::is_regular_file(sources.tokenizer))

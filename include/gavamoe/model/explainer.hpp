@@ -5,6 +5,12 @@
 // tokens are replaced by Linear(E -> hidden) projections of the frozen VAE user and item
 // tables. With a pretrained base only the experts, routers, projections and LoRA adapters
 // (on q/k/v/o) train; from scratch everything trains (no LoRA).
+// Dtypes: with a pretrained base the trainable parts are float32 whatever the base's dtype, so
+// a frozen bfloat16 base (train.base_dtype) halves the base's memory while the trained weights,
+// their gradients and AdamW's moments stay float32; the residual stream runs in the base's
+// dtype, each adapter and expert casts its input to float32 and its output back, the routers
+// score in float32 and the logits are cast to float32 for the loss. The export of a bfloat16
+// base is float32 (the wider dtype), so merged LoRA updates are not rounded away.
 //
 // Shapes: B records, T tokens, C hidden, V vocabulary, E VAE embedding width, K clusters.
 // The export (export_hf) is an HF Llama folder of the base with LoRA merged plus
@@ -98,6 +104,8 @@ TORCH_MODULE(Explainer);
 // A training run folder as `gavamoe train` writes it:
 //   explainer.json         {"options": ExplainerOptions, "base_model": the pretrained base as
 //                           resolved by load_pretrained (a GGUF file or an HF folder) | null,
+//                           "base_dtype": "float32" | "bfloat16" (the frozen pretrained base's
+//                           storage and compute dtype; absent in older runs: float32),
 //                           "model_config": HF config.json object (from-scratch bases),
 //                           "vae_run": path of the VAE run}
 //   explainer.safetensors  trainable_parameters() of the best epoch
@@ -110,9 +118,12 @@ struct ExplainerRunInfo {
   std::string base_model;       // empty: from scratch
   nlohmann::json model_config;  // HF config of a from-scratch base
   std::string vae_run;
+  std::string base_dtype = "float32";  // float32 | bfloat16 (pretrained bases only)
   nlohmann::json to_json() const;
   static ExplainerRunInfo from_json(const nlohmann::json& j, const std::string& source);
 };
+// "float32" -> kFloat32, "bfloat16" -> kBFloat16; anything else is an Error naming it.
+torch::Dtype parse_base_dtype(const std::string& name);
 // run_dir/explainer.json, as train writes it.
 ExplainerRunInfo read_explainer_run_info(const std::string& run_dir);
 // Builds the explainer of a run (base from base_model or model_config, tables from the VAE

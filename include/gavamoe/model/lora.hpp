@@ -3,6 +3,9 @@
 // The base Linear is shared, not copied, and frozen; A [r, in] starts Kaiming-uniform
 // (a = sqrt(5), as PEFT does) and B [out, r] at zero, so a fresh adapter leaves the output
 // unchanged. Dropout acts on the input of the LoRA path only.
+// The adapters are created in the base's dtype; they may be cast to another one afterwards (a
+// frozen bfloat16 base with float32 adapters): forward then runs the adapter path in the
+// adapters' dtype and adds its output in the base's, and merge() returns the wider dtype.
 // Parameter names (PEFT's): base_layer.weight (.bias), lora_A.weight, lora_B.weight.
 #pragma once
 

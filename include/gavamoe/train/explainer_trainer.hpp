@@ -58,6 +58,9 @@ struct ExplainerTrainOptions {
   int64_t checkpoint_every = 100;   // steps between checkpoints (0: epoch ends only)
   int vocab_size = 2000;            // tokenizer trained for a from-scratch run
   std::string device = "auto";      // auto | cpu | cuda
+  // The frozen pretrained base's storage and compute dtype: float32 | bfloat16 (pretrained
+  // bases only; the trainable parts are float32 either way, see explainer.hpp).
+  std::string base_dtype = "float32";
   UnknownIds unknown_ids = UnknownIds::error;
   uint64_t seed = 1;
   // Tests of resuming: return right after the checkpoint of this step, as if killed (0: off).

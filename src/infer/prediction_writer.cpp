@@ -18,18 +18,12 @@ namespace {
 // Shortest text that reads back as the same double (what JSON writes).
 std::string number_text(double value) { return nlohmann::json(value).dump(); }
 
-std::string jsonl_text(const std::vector<PredictionRow>& rows) {
+std::string jsonl_text(const Table& table) {
   std::string text;
-  for (const PredictionRow& row : rows) {
-    const nlohmann::ordered_json line = {{"user", row.user},
-                                         {"item", row.item},
-                                         {"rating", row.rating},
-                                         {"predicted_rating", row.predicted_rating},
-                                         {"feature", row.feature},
-                                         {"reference", row.reference},
-                                         {"generated", row.generated},
-                                         {"cluster", row.cluster},
-                                         {"latency_ms", row.latency_ms}};
+  for (const auto& row : table.rows) {
+    nlohmann::ordered_json line = nlohmann::ordered_json::object();
+    for (size_t c = 0; c < table.columns.size(); ++c)
+      std::visit([&](const auto& value) { line[table.columns[c]] = value; }, row[c]);
     // Invalid UTF-8 (a truncated multi-byte character) becomes U+FFFD rather than an error.
     text += line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
     text += '\n';
@@ -37,20 +31,19 @@ std::string jsonl_text(const std::vector<PredictionRow>& rows) {
   return text;
 }
 
-std::string csv_text(const std::vector<PredictionRow>& rows) {
-  std::string text =
-      "user,item,rating,predicted_rating,feature,reference,generated,cluster,latency_ms\n";
-  for (const PredictionRow& row : rows) {
-    const std::vector<std::string> fields = {row.user,
-                                             row.item,
-                                             number_text(row.rating),
-                                             number_text(row.predicted_rating),
-                                             row.feature,
-                                             row.reference,
-                                             row.generated,
-                                             std::to_string(row.cluster),
-                                             number_text(row.latency_ms)};
-    for (size_t k = 0; k < fields.size(); ++k) text += (k ? "," : "") + csv_escape(fields[k]);
+std::string cell_text(const TableCell& cell) {
+  if (const auto* text = std::get_if<std::string>(&cell)) return *text;
+  if (const auto* integer = std::get_if<int64_t>(&cell)) return std::to_string(*integer);
+  return number_text(std::get<double>(cell));
+}
+
+std::string csv_text(const Table& table) {
+  std::string text;
+  for (size_t c = 0; c < table.columns.size(); ++c)
+    text += (c ? "," : "") + csv_escape(table.columns[c]);
+  text += '\n';
+  for (const auto& row : table.rows) {
+    for (size_t c = 0; c < row.size(); ++c) text += (c ? "," : "") + csv_escape(cell_text(row[c]));
     text += '\n';
   }
   return text;
@@ -60,45 +53,59 @@ struct WorkbookCloser {
   void operator()(lxw_workbook* workbook) const { lxw_workbook_free(workbook); }
 };
 
-// One worksheet "predictions": the paper's columns, then ours.
-void write_xlsx(const std::string& path, const std::vector<PredictionRow>& rows) {
+void write_xlsx(const std::string& path, const Table& table, const std::string& sheet_name) {
   // libxlsxwriter writes the file itself at close; it writes to the temporary name, which
   // AtomicFile renames into place (or removes when anything fails).
   AtomicFile file(path, true);
   std::unique_ptr<lxw_workbook, WorkbookCloser> workbook(workbook_new(file.temp_path().c_str()));
   if (!workbook) throw file_error(path, "cannot create the workbook");
-  lxw_worksheet* sheet = workbook_add_worksheet(workbook.get(), "predictions");
+  lxw_worksheet* sheet = workbook_add_worksheet(workbook.get(), sheet_name.c_str());
   auto check = [&](lxw_error status, size_t row) {
     if (status != LXW_NO_ERROR)
       throw file_error(path, "row " + std::to_string(row + 1), lxw_strerror(status));
   };
-  const char* header[] = {"userID",        "itemID",           "feature",
-                          "original_text", "generate_text",    "inference_time",
-                          "rating",        "predicted_rating", "cluster"};
-  for (lxw_col_t c = 0; c < 9; ++c)
-    check(worksheet_write_string(sheet, 0, c, header[c], nullptr), 0);
-  for (size_t r = 0; r < rows.size(); ++r) {
-    const PredictionRow& row = rows[r];
+  for (size_t c = 0; c < table.columns.size(); ++c)
+    check(worksheet_write_string(sheet, 0, static_cast<lxw_col_t>(c), table.columns[c].c_str(),
+                                 nullptr),
+          0);
+  for (size_t r = 0; r < table.rows.size(); ++r) {
     const auto at = static_cast<lxw_row_t>(r + 1);
-    auto text = [&](lxw_col_t c, const std::string& value) {
-      check(worksheet_write_string(sheet, at, c, value.c_str(), nullptr), r + 1);
-    };
-    auto number = [&](lxw_col_t c, double value) {
-      check(worksheet_write_number(sheet, at, c, value, nullptr), r + 1);
-    };
-    text(0, row.user);
-    text(1, row.item);
-    text(2, row.feature);
-    text(3, row.reference);
-    text(4, row.generated);
-    number(5, row.latency_ms);
-    number(6, row.rating);
-    number(7, row.predicted_rating);
-    number(8, static_cast<double>(row.cluster));
+    for (size_t c = 0; c < table.rows[r].size(); ++c) {
+      const auto column = static_cast<lxw_col_t>(c);
+      const TableCell& cell = table.rows[r][c];
+      if (const auto* text = std::get_if<std::string>(&cell))
+        check(worksheet_write_string(sheet, at, column, text->c_str(), nullptr), r + 1);
+      else
+        check(worksheet_write_number(sheet, at, column,
+                                     std::holds_alternative<int64_t>(cell)
+                                         ? static_cast<double>(std::get<int64_t>(cell))
+                                         : std::get<double>(cell),
+                                     nullptr),
+              r + 1);
+    }
   }
   const lxw_error closed = workbook_close(workbook.release());  // frees the workbook too
   if (closed != LXW_NO_ERROR) throw file_error(path, lxw_strerror(closed));
   file.commit();
+}
+
+// jsonl and csv: our columns; xlsx: the paper's sheet first, then ours.
+Table prediction_table(const std::vector<PredictionRow>& rows, PredictionFormat format) {
+  Table table;
+  if (format == PredictionFormat::xlsx) {
+    table.columns = {"userID", "itemID",           "feature", "original_text", "generate_text",
+                     "inference_time", "rating", "predicted_rating", "cluster"};
+    for (const PredictionRow& row : rows)
+      table.rows.push_back({row.user, row.item, row.feature, row.reference, row.generated,
+                            row.latency_ms, row.rating, row.predicted_rating, row.cluster});
+    return table;
+  }
+  table.columns = {"user",      "item",      "rating",  "predicted_rating", "feature",
+                   "reference", "generated", "cluster", "latency_ms"};
+  for (const PredictionRow& row : rows)
+    table.rows.push_back({row.user, row.item, row.rating, row.predicted_rating, row.feature,
+                          row.reference, row.generated, row.cluster, row.latency_ms});
+  return table;
 }
 
 }  // namespace
@@ -136,15 +143,24 @@ PredictionFormat prediction_format_for(const std::string& path, const std::strin
 
 void write_predictions(const std::string& path, const std::vector<PredictionRow>& rows,
                        PredictionFormat format) {
+  write_table(path, prediction_table(rows, format), format, "predictions");
+}
+
+void write_table(const std::string& path, const Table& table, PredictionFormat format,
+                 const std::string& sheet) {
+  for (const auto& row : table.rows)
+    if (row.size() != table.columns.size())
+      throw file_error(path, "a row has " + std::to_string(row.size()) + " cells for " +
+                                 std::to_string(table.columns.size()) + " columns");
   switch (format) {
     case PredictionFormat::jsonl:
-      write_file_atomic(path, jsonl_text(rows));
+      write_file_atomic(path, jsonl_text(table));
       break;
     case PredictionFormat::csv:
-      write_file_atomic(path, csv_text(rows));
+      write_file_atomic(path, csv_text(table));
       break;
     case PredictionFormat::xlsx:
-      write_xlsx(path, rows);
+      write_xlsx(path, table, sheet);
       break;
   }
 }

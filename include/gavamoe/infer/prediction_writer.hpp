@@ -7,10 +7,12 @@
 //   userID, itemID, feature, original_text, generate_text, inference_time (ms),
 //   rating, predicted_rating, cluster
 // Files are written under a temporary name and renamed, so a failure leaves no partial file.
+// write_table writes any such table (the align explanations use it too).
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "gavamoe/data/record.hpp"
@@ -45,5 +47,17 @@ PredictionFormat prediction_format_for(const std::string& path, const std::strin
 
 void write_predictions(const std::string& path, const std::vector<PredictionRow>& rows,
                        PredictionFormat format);
+
+// A table of named columns whose cells are text, integers or numbers.
+using TableCell = std::variant<std::string, int64_t, double>;
+struct Table {
+  std::vector<std::string> columns;
+  std::vector<std::vector<TableCell>> rows;  // each as long as columns
+};
+// jsonl: one object per row, keys in column order (invalid UTF-8 becomes U+FFFD); csv: a
+// header line, then the rows quoted for Python's csv reader (numbers in their shortest exact
+// text); xlsx: one worksheet named `sheet`, the header in row 1.
+void write_table(const std::string& path, const Table& table, PredictionFormat format,
+                 const std::string& sheet = "rows");
 
 }  // namespace gavamoe

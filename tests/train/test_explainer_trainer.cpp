@@ -256,6 +256,8 @@ TEST(ExplainerTrainer, AccumulationNormalisesByTheStepsTargetTokens) {
   EXPECT_LT(std::sqrt(difference / update), 1e-2);
 }
 
+std::string chat_base(const std::string& kind, const std::string& dir, std::string& skip);
+
 // A run killed mid-epoch and at an epoch end, then resumed, ends bit-identical to one that
 // ran through: LoRA dropout on a pretrained base makes the random draws count.
 TEST(ExplainerTrainer, ResumedRunIsBitIdentical) {
@@ -292,6 +294,43 @@ TEST(ExplainerTrainer, ResumedRunIsBitIdentical) {
     b[k].erase("tokens_per_s");
     EXPECT_EQ(a[k], b[k]) << "line " << k + 1;
   }
+}
+
+// The same with a bfloat16 base (train.base_dtype) on a byte-level BPE chat base: the run
+// records the dtype, the resumed run rebuilds the base in it, and the trainable weights (float32)
+// end bit-identical to an uninterrupted run's.
+TEST(ExplainerTrainer, ResumedBfloat16BaseRunIsBitIdentical) {
+  const std::string dir = test::scratch_dir();
+  std::string skip;
+  const std::string base = chat_base("hf-bpe", dir, skip);
+  const Fixture f = make_fixture(dir);
+  const Dataset data = load_dataset(f.data);
+  ExplainerSources sources;
+  sources.vae_run = f.vae;
+  sources.base_model = base;
+  auto options = tiny_options();
+  options.epochs = 1;
+  options.max_length = 256;
+  options.template_name = "auto";
+  options.model.lora.dropout = 0.1;
+  options.base_dtype = "bfloat16";
+
+  train_explainer(data, sources, options, dir + "/whole");
+  EXPECT_EQ(read_explainer_run_info(dir + "/whole").base_dtype, "bfloat16");
+  const std::string killed = dir + "/killed";
+  options.stop_after_steps = 7;  // mid-epoch, after the checkpoint of step 5
+  EXPECT_TRUE(train_explainer(data, sources, options, killed).value("stopped", false));
+  options.stop_after_steps = 0;
+  resume_explainer(data, options, killed);
+  const auto a = read_weights(dir + "/whole/explainer.safetensors");
+  const auto b = read_weights(killed + "/explainer.safetensors");
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, tensor] : a) {
+    EXPECT_EQ(tensor.scalar_type(), torch::kFloat32) << name;
+    EXPECT_TRUE(torch::equal(tensor, b.at(name))) << name;
+  }
+  EXPECT_EQ(test::read_text(dir + "/whole/explainer.safetensors"),
+            test::read_text(killed + "/explainer.safetensors"));
 }
 
 // Records whose prompt (plus EOS) does not fit max_length are skipped and counted.

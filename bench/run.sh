@@ -2,26 +2,32 @@
 # Runs every benchmark of the project and prints one table (| area | case | value | unit |) with
 # the hardware it ran on; writes the same as JSON.
 #
-# Usage: bench/run.sh [--out FILE] [--threads N] [--quick]
+# Usage: bench/run.sh [--out FILE] [--threads N] [--quick] [--only explainer-train]
 #   --out FILE    JSON output (default: build/bench-results.json)
 #   --threads N   CPU threads for the LibTorch benchmarks (default: all cores)
+#   --only explainer-train  only the explainer training rows on SmolLM2 and their peer
 #   --quick       skip the slow ones (the Python metric baseline, the paper-size VAE) and time
 #                 the pretrained model (gavamoe and its HF transformers peer) once after the warm-up
 # Needs a build made by scripts/setup.sh and GAVAMOE_DATASETS (TripAdvisor ratings, PETER
 # samples). CUDA rows are added when a GPU is visible. The pretrained rows (SmolLM2-135M, CPU,
 # float32) need the model (scripts/setup.sh fetches it); their HF transformers peer also needs
 # transformers and gguf in the venv; ratio rows (gavamoe / HF transformers, unit x) follow them.
+# The explainer's training step on SmolLM2 (explainer_train_bench) runs beside its PyTorch-eager
+# peer (bench/explainer_train_peer.py, same GGUF and batch) with a ratio row (gavamoe / PyTorch
+# eager). Just those rows: bench/run.sh --only explainer-train
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD="${GAVAMOE_BUILD:-$ROOT/build}"
 OUT="$BUILD/bench-results.json"
 THREADS="$(nproc)"
 QUICK=0
+ONLY=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) OUT="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --quick) QUICK=1; shift ;;
+    --only) ONLY="$2"; shift 2 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -44,6 +50,7 @@ run() {  # a benchmark program; its rows go to the table, its log to stderr
   "$@" | grep '^| ' | tee -a "$ROWS" >&2
 }
 
+if [[ -z "$ONLY" ]]; then
 run "$BIN/eval_bench"
 if [[ $QUICK == 0 && -x "$PYTHON" ]]; then
   "$PYTHON" "$ROOT/bench/eval_python_baseline.py" | grep '^| ' | tee -a "$ROWS" >&2
@@ -79,6 +86,36 @@ if [[ -n "$pretrained_setup" && -x "$PYTHON" ]]; then
     pretrained_ratio "batch $batch, prefill 32 tokens"
   done
 fi
+fi
+# The explainer's training step on SmolLM2 (configs/amazon-mi-smollm2.json's model) beside its
+# PyTorch-eager peer on the same batch of real Amazon prompts, and the ratio (unit x).
+explainer_train_rows() {  # args: explainer_train_bench options (--experts, --width, --base-ffn)
+  local batch_file="$BUILD/explainer-train-batch.safetensors" gguf
+  gguf="$("$BIN/explainer_train_bench" "$@" --write-batch "$batch_file" 2>/dev/null)" || return 0
+  [[ -n "$gguf" ]] || return 0
+  run "$BIN/explainer_train_bench" --threads "$THREADS" --steps "$explainer_steps" "$@"
+  if [[ -x "$PYTHON" ]]; then
+    echo "== bench/explainer_train_peer.py $*" >&2
+    "$PYTHON" "$ROOT/bench/explainer_train_peer.py" --batch-file "$batch_file" --gguf "$gguf" \
+      --threads "$THREADS" --steps "$explainer_steps" "$@" | grep '^| ' | tee -a "$ROWS" >&2
+    awk -F'|' '
+      $2 == " train " && $3 ~ /^ explainer step, smollm2/ && $5 == " tokens/s " { a[$3] = $4 }
+      $2 == " train " && $3 ~ /^ PyTorch eager, explainer step, smollm2/ && $5 == " tokens/s " {
+        key = $3; sub(/^ PyTorch eager,/, "", key); b[key] = $4 }
+      END {
+        for (k in a) if (k in b && b[k] + 0 > 0) {
+          name = k; sub(/^ /, "", name); sub(/ $/, "", name)
+          printf "| train | %s, gavamoe / PyTorch eager | %.2f | x |\n", name, a[k] / b[k]
+        }
+      }
+    ' "$ROWS" | tee -a "$ROWS" >&2
+  fi
+  rm -f "$batch_file"
+}
+explainer_steps=3
+[[ $QUICK == 0 ]] || explainer_steps=2
+explainer_train_rows --experts 4 --width 128 --base-ffn shared
+if [[ -z "$ONLY" ]]; then
 if [[ -n "$gpu" ]]; then
   run "$BIN/vae_bench" small cuda
   run "$BIN/vae_bench" paper cuda
@@ -91,6 +128,7 @@ if [[ $QUICK == 0 && -x "$PYTHON" ]] && "$PYTHON" -c "import recbole" 2>/dev/nul
   echo "== bench/rec_peer.sh" >&2
   GAVAMOE_PYTHON="$PYTHON" "$ROOT/bench/rec_peer.sh" --threads "$THREADS" | grep '^| ' |
     tee -a "$ROWS" >&2
+fi
 fi
 
 echo

@@ -1,0 +1,181 @@
+"""PyTorch-eager peer of bench/explainer_train_bench.cpp: the explainer's training step on
+SmolLM2-135M-Instruct, written plainly on HF transformers.
+
+Usage: python3 bench/explainer_train_peer.py --batch-file FILE --gguf FILE [--threads N]
+           [--steps S] [--experts E] [--width W] [--base-ffn shared|replace]
+
+The model: transformers' LlamaForCausalLM loaded from the same GGUF as gavamoe
+(from_pretrained(dir, gguf_file=name, dtype=torch.float32), which dequantises it), every base
+parameter frozen; LoRA (r 8, alpha 16, dropout 0.1 on the adapter input, A Kaiming-uniform with
+a = sqrt(5), B zero, as PEFT) around q/k/v/o; each layer's MLP replaced by a cluster-gated
+mixture of `experts` bias-free SwiGLU experts of width `width`, one router (Linear C -> E, no
+bias) per cluster: a token takes its record's cluster's router softmax, keeps the top 2 and
+renormalises; each expert runs on the tokens routed to it (gather, then index_add_ of its
+weighted output, as the GaVaMoE release does); base_ffn "shared" adds the frozen pretrained MLP,
+"replace" drops it. The user and item placeholders (ids past the vocabulary) take
+Linear(64 -> C) projections of the VAE table rows as input embeddings. Attention is plain causal
+(no mask: the rows are right-padded, so a real token never sees padding), the head runs on the
+target positions only, as in gavamoe; loss = summed cross-entropy / target tokens, backward,
+clip_grad_norm_(1.0), torch.optim.AdamW (lr 1e-4, weight decay 0.01 on matrices, 0 on vectors).
+The batch (ids, targets, users, items, clusters, VAE tables, placeholder ids) is the one
+explainer_train_bench --write-batch wrote. One warm-up step, then S timed steps; tokens/s counts
+every input token. Prints the bench's rows prefixed "PyTorch eager, ".
+A missing transformers or file prints a skip line on stderr and no rows (exit 0).
+"""
+
+import argparse
+import math
+import os
+import resource
+import sys
+import time
+
+CLUSTERS = 4
+TOP_K = 2
+
+
+def row(what, value, unit):
+    print("| train | PyTorch eager, %s | %.*f | %s |" % (what, 2 if value < 100 else 0, value, unit),
+          flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-file", required=True)
+    parser.add_argument("--gguf", required=True)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--experts", type=int, default=4)
+    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--base-ffn", default="shared", choices=["shared", "replace"])
+    args = parser.parse_args()
+    try:
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+        import transformers
+        from safetensors.torch import load_file
+        from transformers import AutoModelForCausalLM
+    except ImportError as error:
+        print("explainer_train_peer: skipped, %s" % error, file=sys.stderr)
+        return
+    if not os.path.isfile(args.gguf) or not os.path.isfile(args.batch_file):
+        print("explainer_train_peer: skipped, no model or batch file", file=sys.stderr)
+        return
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    transformers.utils.logging.disable_progress_bar()
+
+    class LoraLinear(nn.Module):
+        def __init__(self, base, r=8, alpha=16.0, dropout=0.1):
+            super().__init__()
+            self.base_layer = base
+            self.lora_A = nn.Linear(base.in_features, r, bias=False)
+            self.lora_B = nn.Linear(r, base.out_features, bias=False)
+            nn.init.kaiming_uniform_(self.lora_A.weight, a=math.sqrt(5))
+            nn.init.zeros_(self.lora_B.weight)
+            self.dropout = nn.Dropout(dropout)
+            self.scaling = alpha / r
+
+        def forward(self, x):
+            return self.base_layer(x) + self.lora_B(self.lora_A(self.dropout(x))) * self.scaling
+
+    class Expert(nn.Module):
+        def __init__(self, hidden, width):
+            super().__init__()
+            self.gate_proj = nn.Linear(hidden, width, bias=False)
+            self.up_proj = nn.Linear(hidden, width, bias=False)
+            self.down_proj = nn.Linear(width, hidden, bias=False)
+
+        def forward(self, x):
+            return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+    routing = {}  # "clusters": [B] int64 of the current batch
+
+    class GatedMoe(nn.Module):
+        def __init__(self, hidden, base):
+            super().__init__()
+            self.experts = nn.ModuleList(Expert(hidden, args.width) for _ in range(args.experts))
+            self.routers = nn.ModuleList(nn.Linear(hidden, args.experts, bias=False)
+                                         for _ in range(CLUSTERS))
+            self.base = base if args.base_ffn == "shared" else None
+
+        def forward(self, hidden):
+            b, t, c = hidden.shape
+            weights = torch.stack([r.weight for r in self.routers])  # [K, E, C]
+            chosen = weights[routing["clusters"]]  # [B, E, C]
+            probabilities = torch.softmax(hidden @ chosen.transpose(1, 2), -1).reshape(-1, args.experts)
+            top, experts = probabilities.topk(TOP_K, -1)
+            top = top / top.sum(-1, keepdim=True)
+            x = hidden.reshape(-1, c)
+            out = torch.zeros_like(x)
+            for e, expert in enumerate(self.experts):
+                token, slot = torch.where(experts == e)
+                if token.numel() == 0:
+                    continue
+                out.index_add_(0, token, expert(x[token]) * top[token, slot].unsqueeze(1))
+            out = out.view(b, t, c)
+            return out + self.base(hidden) if self.base is not None else out
+
+    folder, name = os.path.split(os.path.abspath(args.gguf))
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    for p in model.parameters():
+        p.requires_grad_(False)
+    config = model.config
+    hidden = config.hidden_size
+    for layer in model.model.layers:
+        attention = layer.self_attn
+        for proj in ("q_proj", "k_proj", "v_proj", "o_proj"):
+            setattr(attention, proj, LoraLinear(getattr(attention, proj)))
+        layer.mlp = GatedMoe(hidden, layer.mlp)
+
+    batch = load_file(args.batch_file)
+    ids, targets = batch["ids"], batch["targets"]
+    users, items, clusters = batch["users"], batch["items"], batch["clusters"]
+    user_token, item_token = [int(v) for v in batch["placeholders"]]
+    user_table, item_table = batch["user_table"], batch["item_table"]
+    user_projection = nn.Linear(user_table.shape[1], hidden)
+    item_projection = nn.Linear(item_table.shape[1], hidden)
+    routing["clusters"] = clusters
+    model.train()
+
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    trainable += list(user_projection.parameters()) + list(item_projection.parameters())
+    optimizer = torch.optim.AdamW(
+        [{"params": [p for p in trainable if p.dim() >= 2], "weight_decay": 0.01},
+         {"params": [p for p in trainable if p.dim() < 2], "weight_decay": 0.0}], lr=1e-4)
+    embed = model.model.embed_tokens
+    scored = targets != -100
+    is_user, is_item = (ids == user_token).unsqueeze(-1), (ids == item_token).unsqueeze(-1)
+
+    def step():
+        optimizer.zero_grad()
+        x = embed(ids.masked_fill((ids == user_token) | (ids == item_token), 0))
+        x = torch.where(is_user, user_projection(user_table[users]).unsqueeze(1), x)
+        x = torch.where(is_item, item_projection(item_table[items]).unsqueeze(1), x)
+        states = model.model(inputs_embeds=x).last_hidden_state
+        logits = model.lm_head(states[scored])
+        loss = F.cross_entropy(logits, targets[scored], reduction="sum") / logits.shape[0]
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        return loss.item()
+
+    step()
+    start = time.perf_counter()
+    for _ in range(args.steps):
+        last = step()
+    seconds = time.perf_counter() - start
+    print("explainer_train_peer: torch %s, transformers %s, %d threads, %d trainable parameters, "
+          "last loss %.4f" % (torch.__version__, transformers.__version__, torch.get_num_threads(),
+                              sum(p.numel() for p in trainable), last), file=sys.stderr)
+    what = ("explainer step, smollm2-135m f32 + LoRA r8 + %dx%d experts (%s), batch %dx%d Amazon, "
+            "cpu, %d threads" % (args.experts, args.width, args.base_ffn, ids.shape[0], ids.shape[1],
+                                 args.threads))
+    row(what, ids.numel() * args.steps / seconds, "tokens/s")
+    row(what + ", time per step", seconds / args.steps, "s")
+    row(what + ", peak RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,6 +19,13 @@ constexpr int I = static_cast<int>(AlignVariant::intention);
 constexpr int H = static_cast<int>(AlignVariant::hybrid);
 constexpr const char* kUser = "<user>";
 constexpr const char* kItem = "<item>";
+// The explanation prompt (explan_data_gen.py), verbatim.
+constexpr const char* kExplanationTemplate =
+    "The user has the following purchase history: {0} . Will the user like the item: {1} ? "
+    "Please give your answer and explain why you make this decision from the perspective of a "
+    "recommendation model. Your explanation should include the following aspects: summary of "
+    "patterns and traits from user purchase history, the consistency or inconsistency between "
+    "user preferences and the item.";
 
 std::string join(const std::vector<std::string>& parts, const std::string& separator) {
   std::string text;
@@ -61,6 +68,7 @@ class Generator {
       history_task_mf();
       label_tasks_mf();
     }
+    explanation_tasks();
     return std::move(out_);
   }
 
@@ -260,6 +268,44 @@ class Generator {
     return kept;
   }
 
+  // uidiid2explan (explan_data_gen.py): a pos (Yes) and a neg (No) sample per label row, the
+  // same prompt text for the three variants. SASRec: valid from test_top.txt until 500
+  // samples, train from the train_top.txt rows of each user's second-to-last item until 2000;
+  // MF: valid from the rows r = 3 of each user's six, train from r < 3.
+  void explanation_tasks() {
+    auto add_pair = [&](const LabelRow& row, std::vector<AlignSample>& split) {
+      const std::string hist = history_text(row.uid, row.iid);
+      for (const auto& [target, score] :
+           {std::pair{row.pos, row.pos_score}, std::pair{row.neg, row.neg_score}}) {
+        AlignSample s = sample("uidiid2explan", kExplanationTemplate, row.uid, row.iid,
+                               target == row.pos ? "Yes" : "No");
+        s.target = target;
+        s.score = score;
+        s.question[B] = {hist, title(target)};
+        s.question[I] = {kUser, kItem};
+        s.question[H] = {kUser + hist, kItem + title(target)};
+        split.push_back(std::move(s));
+      }
+    };
+    if (o_.pipeline == "sasrec") {
+      for (const LabelRow& row : labels_.test_top) {
+        if (out_.explain_valid.size() >= 500) break;
+        add_pair(row, out_.explain_valid);
+      }
+      for (const LabelRow& row : labels_.train_top) {
+        if (out_.explain_train.size() >= 2000) break;
+        const auto& items = sequence(row.uid);
+        if (items.size() >= 2 && row.iid == items[items.size() - 2])
+          add_pair(row, out_.explain_train);
+      }
+      return;
+    }
+    for (size_t r = 0; r < labels_.test_top.size(); ++r) {
+      if (r % 6 == 3) add_pair(labels_.test_top[r], out_.explain_valid);
+      if (r % 6 < 3) add_pair(labels_.test_top[r], out_.explain_train);
+    }
+  }
+
   void label_tasks_sasrec() {
     for (const LabelRow& row : kept_training_rows()) {
       const std::string hist = history_text(row.uid, row.iid);
@@ -340,6 +386,7 @@ nlohmann::json AlignSample::to_json(AlignVariant variant) const {
   j["template"] = {{"USER", user_template}, {"ASSISTANT", "{0}"}};
   j["type"] = type;
   if (!topk.empty()) j["topk"] = topk;
+  if (type == "uidiid2explan") j["score"] = score;
   return j;
 }
 
@@ -368,7 +415,9 @@ AlignData make_alignment_data(const SequenceDataset& data, const LabelFiles& lab
 nlohmann::json alignment_counts(const AlignData& data, const std::vector<AlignVariant>& variants) {
   nlohmann::json counts;
   for (const auto& [split, samples] :
-       {std::pair{"train", &data.train}, std::pair{"valid", &data.valid}})
+       {std::pair{"train", &data.train}, std::pair{"valid", &data.valid},
+        std::pair{"explan_train", &data.explain_train},
+        std::pair{"explan_valid", &data.explain_valid}})
     for (AlignVariant variant : variants) {
       nlohmann::json& c = counts[split][align_variant_name(variant)] = nlohmann::json::object();
       int64_t total = 0;
@@ -388,7 +437,9 @@ void write_alignment_data(const std::string& dir, const AlignData& data,
   write_folder_atomic(dir, [&](const std::filesystem::path& temp) {
     for (AlignVariant variant : variants)
       for (const auto& [split, samples] :
-           {std::pair{"train", &data.train}, std::pair{"valid", &data.valid}}) {
+           {std::pair{"train", &data.train}, std::pair{"valid", &data.valid},
+            std::pair{"explan_train", &data.explain_train},
+            std::pair{"explan_valid", &data.explain_valid}}) {
         nlohmann::json rows = nlohmann::json::array();
         for (const AlignSample& s : *samples)
           if (s.in(variant)) rows.push_back(s.to_json(variant));

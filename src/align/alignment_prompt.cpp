@@ -31,6 +31,7 @@ AlignQuery AlignQuery::from_json(const json& j, const std::string& where) {
   else
     throw Error(where + ": 'question' must be a string or a list of strings");
   q.answer = json_value<std::string>(j, "answer", where);
+  q.score = j.value("score", 0.0);
   const json tmpl = json_value<json>(j, "template", where);
   q.user_template = json_value<std::string>(tmpl, "USER", where + " template");
   return q;

@@ -13,11 +13,19 @@
 //   gavamoe align eval --run RUN [--tasks T1,T2] [--max-samples N] [--max-new-tokens N]
 // scores the run on its variant's validation samples (align/align_eval.hpp) and prints the
 // table with each metric's chance level.
+//
+//   gavamoe align explain --run RUN --out FILE.jsonl|csv|xlsx [--split valid|train|both]
+//                         [--max-samples N] [--max-new-tokens N] [--min-new-tokens N]
+// answers the explanation prompt (align/align_explain.hpp);
+//   gavamoe align judge --explanations NAME=FILE ... --data SEQ_DIR --out FILE.json
+// judges the explanations of one or more explainers (align/align_judge.hpp).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
 
 #include "gavamoe/align/align_eval.hpp"
+#include "gavamoe/align/align_explain.hpp"
+#include "gavamoe/align/align_judge.hpp"
 #include "gavamoe/align/align_trainer.hpp"
 #include "gavamoe/align/alignment_data.hpp"
 #include "gavamoe/align/surrogate.hpp"
@@ -203,6 +211,86 @@ void register_align_eval(CLI::App* align, CommonOptions& common) {
   command->callback([args, &common] { run_align_eval(*args, common); });
 }
 
+struct AlignExplainArgs {
+  std::string run, out;
+  AlignExplainOptions options;
+};
+
+void register_align_explain(CLI::App* align, CommonOptions& common) {
+  CLI::App* command =
+      align->add_subcommand("explain", "Explanations of an align run (the explanation prompt)");
+  auto args = std::make_shared<AlignExplainArgs>();
+  command->add_option("--run", args->run, "Run folder of align train")->required();
+  command->add_option("--out", args->out, "Output file (.jsonl, .csv or .xlsx)")->required();
+  command->add_option("--split", args->options.split, "valid, train or both (train rows first)")
+      ->check(CLI::IsMember({"valid", "train", "both"}));
+  command
+      ->add_option("--max-samples", args->options.max_samples,
+                   "The first N samples of each split (0: all)")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--max-new-tokens", args->options.max_new_tokens, "Default 500")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--min-new-tokens", args->options.min_new_tokens, "Default 150")
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--batch-size", args->options.batch_size, "Prompts per batch")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--device", args->options.device, "cpu, cuda, cuda:N or auto");
+  add_common_options(command, common);
+  command->callback([args, &common] {
+    setup_run(common);
+    refuse_output_over_inputs("--out", args->out, {{args->run, "the run folder"}});
+    const int64_t rows = explain_alignment(args->run, args->out, args->options);
+    std::printf("%lld explanations in %s\n", static_cast<long long>(rows), args->out.c_str());
+  });
+}
+
+struct AlignJudgeArgs {
+  std::vector<std::string> explanations;
+  std::string data, out;
+};
+
+void run_align_judge(const AlignJudgeArgs& args, const CommonOptions& common) {
+  setup_run(common);
+  std::vector<JudgedExplainer> explainers;
+  for (const std::string& spec : args.explanations) {
+    const size_t at = spec.find('=');
+    if (at == std::string::npos || at == 0 || at + 1 == spec.size())
+      throw Error("align judge: --explanations takes NAME=FILE, got '" + spec + "'");
+    explainers.push_back({spec.substr(0, at), spec.substr(at + 1)});
+  }
+  const nlohmann::json result = judge_explanations(explainers, args.data);
+  write_file_atomic(args.out, result.dump(2) + "\n");
+  std::printf("%-16s %6s %8s %9s %8s %8s\n", "explainer", "rows", "grade A", "history", "target",
+              "halluc.");
+  for (const auto& [name, j] : result.at("explainers").items())
+    std::printf("%-16s %6lld %8.3f %9.3f %8.3f %8.3f\n", name.c_str(),
+                static_cast<long long>(j.at("rows").get<int64_t>()),
+                j.at("grade_a_rate").get<double>(), j.at("history_share").get<double>(),
+                j.at("target_mentioned").get<double>(), j.at("hallucination_rate").get<double>());
+  const nlohmann::json& d = result.at("discriminators");
+  if (d.is_null()) {
+    std::printf("discriminators: skipped (they need two explainers with train and valid rows)\n");
+  } else {
+    std::printf("distinction accuracy %.3f\n", d.at("distinction").at("accuracy").get<double>());
+    for (const auto& [name, j] : d.at("score").items())
+      std::printf("score MSE %-16s %.4f (predicting the mean: %.4f)\n", name.c_str(),
+                  j.at("mse").get<double>(), j.at("mean_mse").get<double>());
+  }
+  std::printf("judgement in %s\n", args.out.c_str());
+}
+
+void register_align_judge(CLI::App* align, CommonOptions& common) {
+  CLI::App* command =
+      align->add_subcommand("judge", "Offline judges of explanations (rule, grounding, TF-IDF)");
+  auto args = std::make_shared<AlignJudgeArgs>();
+  command->add_option("--explanations", args->explanations, "NAME=FILE from align explain")
+      ->required();
+  command->add_option("--data", args->data, "Sequence folder (the titles' catalogue)")->required();
+  command->add_option("--out", args->out, "Judgement file (.json)")->required();
+  add_common_options(command, common);
+  command->callback([args, &common] { run_align_judge(*args, common); });
+}
+
 }  // namespace
 
 void register_align(CLI::App& root, CommonOptions& common) {
@@ -226,6 +314,8 @@ void register_align(CLI::App& root, CommonOptions& common) {
   command->callback([args, &common] { run_align_data(*args, common); });
   register_align_train(align, common);
   register_align_eval(align, common);
+  register_align_explain(align, common);
+  register_align_judge(align, common);
 }
 
 }  // namespace gavamoe::cli

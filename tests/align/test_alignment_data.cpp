@@ -174,6 +174,38 @@ TEST(AlignmentData, SasrecPipelineCountsFollowTheOriginal) {
     }
 }
 
+// explan_data_gen.py: a Yes (pos) and a No (neg) sample per row, valid from test_top.txt,
+// train from the rows of each user's second-to-last item, the prompt filled per variant.
+TEST(AlignmentData, ExplanationSamplesPairPosAndNegPerRow) {
+  const SequenceDataset data = sequences();
+  const AlignData out = make_alignment_data(data, labels(data), {});
+  ASSERT_EQ(out.explain_valid.size(), 8u);  // 4 users x (pos, neg)
+  ASSERT_EQ(out.explain_train.size(), 8u);
+  for (const auto* split : {&out.explain_valid, &out.explain_train})
+    for (size_t k = 0; k < split->size(); ++k) {
+      const AlignSample& s = (*split)[k];
+      EXPECT_EQ(s.type, "uidiid2explan");
+      const bool pos = k % 2 == 0;
+      EXPECT_EQ(s.answer, pos ? "Yes" : "No");
+      EXPECT_EQ(s.target, pos ? 12 : 6);
+      EXPECT_EQ(s.score, pos ? 2.5 : -1.25);
+      EXPECT_EQ(s.user_template.rfind("The user has the following purchase history: {0} . Will "
+                                      "the user like the item: {1} ?",
+                                      0),
+                0u);
+      const auto& items = data.sequences[s.uid - 1];
+      EXPECT_EQ(s.iid, split == &out.explain_valid ? items.back() : items[items.size() - 2]);
+      const auto& b = s.question[static_cast<int>(AlignVariant::behaviour)];
+      const auto& i = s.question[static_cast<int>(AlignVariant::intention)];
+      const auto& h = s.question[static_cast<int>(AlignVariant::hybrid)];
+      EXPECT_EQ(b[1], title(s.target));
+      EXPECT_EQ(i, (std::vector<std::string>{"<user>", "<item>"}));
+      EXPECT_EQ(h[0], "<user>" + b[0]);
+      EXPECT_EQ(h[1], "<item>" + b[1]);
+      EXPECT_EQ(s.to_json(AlignVariant::hybrid).at("score"), s.score);
+    }
+}
+
 TEST(AlignmentData, VariantsFillTheQuestionsAsTheOriginal) {
   const SequenceDataset data = sequences();
   const AlignData out = make_alignment_data(data, labels(data), {});

@@ -330,6 +330,50 @@ TEST(AlignCli, TrainEvalAndTheBaselineEndToEnd) {
   EXPECT_NE(none.at("samples_file").get<std::string>().find("behaviour_valid.json"),
             std::string::npos);
   EXPECT_EQ(none.at("tasks").size(), 2u);
+
+  // Explanations of both runs, then the judges over the two explainers.
+  for (const char* run : {"run", "none"}) {
+    r = test::run_gavamoe("align explain --run " + f.dir + "/" + run + " --out " + f.dir + "/" +
+                              run +
+                              ".jsonl --split both --max-samples 4 --max-new-tokens 6 "
+                              "--min-new-tokens 3 --threads 1",
+                          f.dir);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  std::istringstream explained(test::read_text(f.dir + "/run.jsonl"));
+  std::vector<json> explanations;
+  for (std::string line; std::getline(explained, line);) explanations.push_back(json::parse(line));
+  ASSERT_EQ(explanations.size(), 8u);  // 4 train, then 4 valid
+  for (size_t k = 0; k < explanations.size(); ++k) {
+    EXPECT_EQ(explanations[k].at("split"), k < 4 ? "train" : "valid");
+    EXPECT_EQ(explanations[k].at("label"), k % 2 == 0 ? "Yes" : "No");
+    EXPECT_FALSE(explanations[k].at("history").get<std::string>().empty());
+    EXPECT_EQ(explanations[k].at("target"),
+              "Item " + std::to_string(explanations[k].at("target_id").get<int>()));
+  }
+  r = test::run_gavamoe("align explain --run " + f.dir + "/run --out " + f.dir +
+                            "/run.xlsx --max-samples 2 --max-new-tokens 4 --min-new-tokens 0 "
+                            "--threads 1",
+                        f.dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(fs::file_size(f.dir + "/run.xlsx"), 0u);
+  r = test::run_gavamoe("align judge --explanations hybrid=" + f.dir + "/run.jsonl none=" + f.dir +
+                            "/none.jsonl --data " + f.dir + "/seq --out " + f.dir + "/judge.json",
+                        f.dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json judged = json::parse(test::read_text(f.dir + "/judge.json"));
+  for (const char* name : {"hybrid", "none"}) {
+    const json& j = judged.at("explainers").at(name);
+    EXPECT_EQ(j.at("rows").get<int64_t>(), 4);
+    for (const char* key :
+         {"grade_a_rate", "history_share", "target_mentioned", "hallucination_rate"}) {
+      EXPECT_GE(j.at(key).get<double>(), 0.0) << key;
+      EXPECT_LE(j.at(key).get<double>(), 1.0) << key;
+    }
+  }
+  EXPECT_EQ(judged.at("discriminator_rows").at("train").get<int64_t>(), 4);
+  ASSERT_FALSE(judged.at("discriminators").is_null());
+  EXPECT_TRUE(judged.at("discriminators").at("score").contains("hybrid"));
 }
 
 TEST(AlignCli, BadInputIsOneLineAndNoRunFolder) {

@@ -31,6 +31,12 @@
 // uid2next rows r < 5, by user (uid > 0.9 N valid, else train); uidiid2rank r < 5 train,
 // r = 5 valid; uidiid2binary r < 3 train, r = 3 valid with probability 0.5; uid2hist on seq[-1]
 // (its history), one valid sample for uid > 0.9 N, else three train copies.
+// Explanations (uidiid2explan, explan_data_gen.py): the explanation prompt verbatim with
+// (hist, title) | (<user>, <item>) | (<user>hist, <item>title), a Yes sample for the row's pos
+// and a No sample for its neg, with the recommender's raw score of that pair; SASRec: valid from
+// test_top.txt until 500 samples, train from the rows of each user's second-to-last item until
+// 2000; MF: valid from rows r = 3, train from r < 3. They need no draws, so adding them left the
+// other files as they were.
 // Left out, as nothing offline can make them: uid2summary (GPT-4 answers) and ShareGPT mixing.
 // feature2iid / description2iid texts are not cut to the model's length here (the original cuts
 // them to model_max_length - 200 tokens); the trainer's max_length bounds every sample.
@@ -65,6 +71,7 @@ struct AlignSample {
   std::vector<int64_t> topk;  // uidiid2rank: the items in the order of the prompt
   std::string user_template;  // the USER side, with {0} and {1}
   std::string answer;
+  double score = 0;  // uidiid2explan: the recommender's score of (uid, target)
   // The question of each variant: one slot, or two for the two-slot tasks; empty when the
   // variant has no such task.
   std::array<std::vector<std::string>, kAlignVariants> question;
@@ -84,6 +91,7 @@ struct AlignDataOptions {
 
 struct AlignData {
   std::vector<AlignSample> train, valid;
+  std::vector<AlignSample> explain_train, explain_valid;  // uidiid2explan
 };
 
 struct LabelFiles {
@@ -96,11 +104,12 @@ LabelFiles read_label_files(const std::string& dir, const SequenceDataset& data)
 AlignData make_alignment_data(const SequenceDataset& data, const LabelFiles& labels,
                               const AlignDataOptions& options);
 
-// {"train"|"valid": {variant: {type: count, ..., "total": n}}}
+// {"train"|"valid"|"explan_train"|"explan_valid": {variant: {type: count, ..., "total": n}}}
 nlohmann::json alignment_counts(const AlignData& data, const std::vector<AlignVariant>& variants);
 
-// <variant>_train.json and <variant>_valid.json (JSON arrays, as the original writes them) for
-// each variant, and align_data.json (`info` plus the counts), into `dir`, whole or not at all.
+// <variant>_train.json and <variant>_valid.json (JSON arrays, as the original writes them), and
+// <variant>_explan_train.json / _explan_valid.json, for each variant, and align_data.json (`info`
+// plus the counts), into `dir`, whole or not at all.
 void write_alignment_data(const std::string& dir, const AlignData& data,
                           const std::vector<AlignVariant>& variants, nlohmann::json info);
 

@@ -35,6 +35,7 @@ struct AlignQuery {
   std::string user_template;
   std::vector<std::string> question;  // the template's slots
   std::string answer;
+  double score = 0;  // uidiid2explan: the recommender's score of (uid, target)
 
   // Errors name `where` ("hybrid_valid.json: sample 12") and the key.
   static AlignQuery from_json(const nlohmann::json& j, const std::string& where);

@@ -10,6 +10,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/core/progress.hpp"
+#include "gavamoe/core/strings.hpp"
 #include "gavamoe/infer/generator.hpp"
 #include "gavamoe/infer/prediction_writer.hpp"
 #include "gavamoe/rec/rec_run.hpp"
@@ -95,8 +96,8 @@ int64_t explain_alignment(const std::string& run_dir, const std::string& out,
       for (int64_t item : query_history(data, query, folder.max_history))
         history += (history.empty() ? "" : "; ") + data.item_label(item);
       table.rows.push_back({splits[q], query.answer, history, data.item_label(query.target),
-                            strip_text(run.tokenizer->decode(tokens, true)), query.uid, query.iid,
-                            query.target, query.score});
+                            strip_ascii_space(run.tokenizer->decode(tokens, true)), query.uid,
+                            query.iid, query.target, query.score});
     }
     progress.update(rows.back() + 1);
   }

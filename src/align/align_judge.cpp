@@ -11,6 +11,7 @@
 #include "gavamoe/core/csv.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/json_file.hpp"
+#include "gavamoe/core/strings.hpp"
 #include "gavamoe/rec/sequence_dataset.hpp"
 
 namespace gavamoe {
@@ -73,7 +74,7 @@ std::vector<ExplanationRow> read_explanations(const std::string& path) {
     const std::string line = text.substr(begin, end - begin);
     begin = end + 1;
     ++number;
-    if (strip_text(line).empty()) continue;
+    if (strip_ascii_space(line).empty()) continue;
     const std::string where = "line " + std::to_string(number);
     json j;
     try {

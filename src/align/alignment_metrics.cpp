@@ -5,29 +5,19 @@
 #include <cmath>
 
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/strings.hpp"
 
 namespace gavamoe {
 namespace {
 
 constexpr double kRankRelevance[kAlignTopK] = {1000, 100, 10, 1, 0};
 
-bool is_python_ascii_space(unsigned char c) {
-  return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
-}
-
 double discount(int64_t position) { return 1.0 / std::log2(static_cast<double>(position) + 2); }
 
 }  // namespace
 
-std::string strip_text(const std::string& text) {
-  size_t begin = 0, end = text.size();
-  while (begin < end && is_python_ascii_space(static_cast<unsigned char>(text[begin]))) ++begin;
-  while (end > begin && is_python_ascii_space(static_cast<unsigned char>(text[end - 1]))) --end;
-  return text.substr(begin, end - begin);
-}
-
 std::string normalise_answer(const std::string& text) {
-  std::string lowered = strip_text(text);
+  std::string lowered = strip_ascii_space(text);
   for (char& c : lowered)
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
   return lowered;

@@ -9,6 +9,7 @@
 
 #include "gavamoe/align/alignment_metrics.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/strings.hpp"
 
 namespace gavamoe {
 namespace {
@@ -228,7 +229,7 @@ TitleMatcher::TitleMatcher(const std::vector<std::string>& catalogue, int min_sh
     if (n >= 8 && title.compare(n - 7, 2, " (") == 0 && title[n - 1] == ')' &&
         std::all_of(title.begin() + n - 5, title.end() - 1,
                     [](char c) { return c >= '0' && c <= '9'; })) {
-      base = strip_text(title.substr(0, n - 7));
+      base = strip_ascii_space(title.substr(0, n - 7));
       add_form(base, id, true);
     }
     const size_t comma = base.rfind(", ");

@@ -44,8 +44,12 @@ std::string Progress::render(int64_t done, double loss) const {
     const int filled = static_cast<int>(kBarWidth * done / total_);
     text += "[" + std::string(filled, '#') + std::string(kBarWidth - filled, '.') + "] ";
   }
-  text += log::format("%lld/%lld %s, %.1f %s/s, ETA %s", static_cast<long long>(done),
-                      static_cast<long long>(total_), unit_.c_str(), rate, unit_.c_str(),
+  // A slow loop (a 135M model on 2 cores) shows seconds per step rather than "0.0 step/s".
+  const std::string speed = rate >= 1.0 || rate <= 0
+                                ? log::format("%.1f %s/s", rate, unit_.c_str())
+                                : log::format("%.1f s/%s", 1.0 / rate, unit_.c_str());
+  text += log::format("%lld/%lld %s, %s, ETA %s", static_cast<long long>(done),
+                      static_cast<long long>(total_), unit_.c_str(), speed.c_str(),
                       format_duration(eta).c_str());
   if (loss >= 0) text += log::format(", loss %.4f", loss);
   return text;

@@ -1,8 +1,6 @@
 // String helpers (strings.hpp).
 #include "gavamoe/core/strings.hpp"
 
-#include <cctype>
-
 namespace gavamoe {
 
 std::string replace_all(std::string text, const std::string& from, const std::string& to) {
@@ -11,10 +9,19 @@ std::string replace_all(std::string text, const std::string& from, const std::st
   return text;
 }
 
+namespace {
+
+// Python's ASCII whitespace: space, \t \n \v \f \r and the separators \x1c..\x1f.
+bool is_python_ascii_space(unsigned char c) {
+  return c == ' ' || (c >= '\t' && c <= '\r') || (c >= 0x1c && c <= 0x1f);
+}
+
+}  // namespace
+
 std::string strip_ascii_space(const std::string& text) {
   size_t begin = 0, end = text.size();
-  while (begin < end && std::isspace(static_cast<unsigned char>(text[begin]))) ++begin;
-  while (end > begin && std::isspace(static_cast<unsigned char>(text[end - 1]))) --end;
+  while (begin < end && is_python_ascii_space(static_cast<unsigned char>(text[begin]))) ++begin;
+  while (end > begin && is_python_ascii_space(static_cast<unsigned char>(text[end - 1]))) --end;
   return text.substr(begin, end - begin);
 }
 

@@ -31,8 +31,6 @@ namespace gavamoe {
 
 constexpr int kAlignTopK = 5;  // HR@5, NDCG@5 and the five titles of uidiid2rank
 
-// Python's text.strip() (ASCII whitespace only, see above).
-std::string strip_text(const std::string& text);
 // Python's text.strip().lower() (ASCII letters only, see above).
 std::string normalise_answer(const std::string& text);
 // Python's text.split(separator); separator must not be empty.

@@ -9,8 +9,9 @@ namespace gavamoe {
 // replacement text is not searched again.
 std::string replace_all(std::string text, const std::string& from, const std::string& to);
 
-// `text` without leading and trailing ASCII whitespace (Python's str.strip() for text whose
-// outer characters are ASCII; text/chat_template.cpp strips Unicode spaces for templates).
+// `text` without leading and trailing ASCII whitespace, \x1c..\x1f included (Python's
+// str.strip() for text whose outer characters are ASCII; non-ASCII spaces such as U+00A0 are
+// kept; text/chat_template.cpp strips Unicode spaces for templates).
 std::string strip_ascii_space(const std::string& text);
 
 }  // namespace gavamoe

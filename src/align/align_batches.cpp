@@ -51,6 +51,21 @@ void check_pipeline(const AlignDataFolder& folder, const std::string& rec_kind) 
                                          " were built for a " + folder.pipeline + " recommender");
 }
 
+AlignSession open_align_session(const std::string& run_dir, torch::Device device) {
+  AlignSession s;
+  s.run = load_align_run(run_dir, device);
+  const AlignRunInfo& info = s.run.info;
+  s.folder = read_align_data_folder(info.data, info.options.variant, info.rec_run);
+  s.rec = load_rec_run(s.folder.rec_run, device);
+  check_pipeline(s.folder, s.rec.model);
+  s.data = read_sequence_folder(s.folder.sequences);
+  s.prompt = align_prompt_options(*s.run.tokenizer, info.template_name, info.max_length,
+                                  s.run.model->llama->config.vocab_size);
+  s.prompt.user_id = info.user_id;
+  s.prompt.item_id = info.item_id;
+  return s;
+}
+
 AlignExamples encode_align_examples(const Tokenizer& tokenizer,
                                     const std::vector<AlignQuery>& queries,
                                     const AlignPromptOptions& prompt, Recommender& recommender,

@@ -179,12 +179,10 @@ json evaluate_alignment(const std::string& run_dir, const AlignEvalOptions& opti
   if (options.batch_size < 1) throw Error("align eval: --batch-size must be at least 1");
   const auto started = std::chrono::steady_clock::now();
   const torch::Device device = resolve_device(options.device, "--device");
-  AlignRun run = load_align_run(run_dir, device);
-  const AlignDataFolder folder =
-      read_align_data_folder(run.info.data, run.info.options.variant, run.info.rec_run);
-  const RecRun rec = load_rec_run(folder.rec_run, device);
-  check_pipeline(folder, rec.model);
-  const SequenceDataset data = read_sequence_folder(folder.sequences);
+  AlignSession session = open_align_session(run_dir, device);
+  AlignRun& run = session.run;
+  const AlignDataFolder& folder = session.folder;
+  const SequenceDataset& data = session.data;
 
   // The first max_samples samples of each task, tasks in the order asked.
   const std::vector<AlignQuery> all = read_align_queries(folder.valid);
@@ -197,13 +195,8 @@ json evaluate_alignment(const std::string& run_dir, const AlignEvalOptions& opti
     ++taken[q.type];
     queries.push_back(q);
   }
-  AlignPromptOptions prompt =
-      align_prompt_options(*run.tokenizer, run.info.template_name, run.info.max_length,
-                           run.model->llama->config.vocab_size);
-  prompt.user_id = run.info.user_id;
-  prompt.item_id = run.info.item_id;
-  AlignExamples examples = encode_align_examples(*run.tokenizer, queries, prompt, *rec.recommender,
-                                                 data, folder.valid, false);
+  AlignExamples examples = encode_align_examples(
+      *run.tokenizer, queries, session.prompt, *session.rec.recommender, data, folder.valid, false);
   std::map<std::string, std::vector<int64_t>> rows_of_task;
   for (size_t e = 0; e < examples.examples.size(); ++e)
     rows_of_task[queries[examples.query[e]].type].push_back(static_cast<int64_t>(e));

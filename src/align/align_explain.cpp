@@ -27,12 +27,10 @@ int64_t explain_alignment(const std::string& run_dir, const std::string& out,
     throw Error("align explain: --min-new-tokens is more than --max-new-tokens");
   const PredictionFormat format = prediction_format_for(out);
   const torch::Device device = resolve_device(o.device, "--device");
-  AlignRun run = load_align_run(run_dir, device);
-  const AlignDataFolder folder =
-      read_align_data_folder(run.info.data, run.info.options.variant, run.info.rec_run);
-  const RecRun rec = load_rec_run(folder.rec_run, device);
-  check_pipeline(folder, rec.model);
-  const SequenceDataset data = read_sequence_folder(folder.sequences);
+  AlignSession session = open_align_session(run_dir, device);
+  AlignRun& run = session.run;
+  const AlignDataFolder& folder = session.folder;
+  const SequenceDataset& data = session.data;
 
   std::vector<std::pair<std::string, std::string>> files;  // (split, path)
   const std::string variant =
@@ -54,13 +52,8 @@ int64_t explain_alignment(const std::string& run_dir, const std::string& out,
       splits.push_back(split);
     }
   }
-  AlignPromptOptions prompt =
-      align_prompt_options(*run.tokenizer, run.info.template_name, run.info.max_length,
-                           run.model->llama->config.vocab_size);
-  prompt.user_id = run.info.user_id;
-  prompt.item_id = run.info.item_id;
-  const AlignExamples examples = encode_align_examples(*run.tokenizer, queries, prompt,
-                                                       *rec.recommender, data, folder.dir, false);
+  const AlignExamples examples = encode_align_examples(
+      *run.tokenizer, queries, session.prompt, *session.rec.recommender, data, folder.dir, false);
   if (examples.skipped > 0)
     log::warn("align explain: %lld prompt(s) longer than max_length %lld are left out",
               static_cast<long long>(examples.skipped),

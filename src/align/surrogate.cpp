@@ -8,6 +8,7 @@
 #include "gavamoe/core/json_file.hpp"
 #include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/model/safetensors.hpp"
+#include "gavamoe/model/trainable.hpp"
 
 namespace gavamoe {
 namespace {
@@ -129,32 +130,14 @@ std::pair<torch::Tensor, int64_t> SurrogateImpl::loss(const SurrogateBatch& batc
 }
 
 std::map<std::string, torch::Tensor> SurrogateImpl::trainable_parameters() {
-  std::map<std::string, torch::Tensor> trainable;
-  for (const auto& item : named_parameters())
-    if (item.value().requires_grad()) trainable[item.key()] = item.value();
-  return trainable;
+  return gavamoe::trainable_parameters(*this);
 }
 
-int64_t SurrogateImpl::trainable_count() {
-  int64_t count = 0;
-  for (const auto& [name, p] : trainable_parameters()) count += p.numel();
-  return count;
-}
+int64_t SurrogateImpl::trainable_count() { return gavamoe::trainable_count(*this); }
 
 void SurrogateImpl::load_trainable(const std::map<std::string, torch::Tensor>& tensors,
                                    const std::string& source) {
-  const auto trainable = trainable_parameters();
-  for (const auto& [name, tensor] : tensors)
-    if (!trainable.count(name))
-      throw file_error(source, "tensor '" + name + "' is not a trainable parameter of the model");
-  torch::NoGradGuard no_grad;
-  for (const auto& [name, parameter] : trainable) {
-    const auto it = tensors.find(name);
-    if (it == tensors.end()) throw file_error(source, "missing tensor '" + name + "'");
-    if (it->second.sizes() != parameter.sizes())
-      throw file_error(source, "tensor '" + name + "' has the wrong shape");
-    parameter.copy_(it->second);
-  }
+  load_trainable_parameters(*this, tensors, source);
 }
 
 json AlignRunInfo::to_json() const {

@@ -13,6 +13,7 @@
 #include "gavamoe/model/hf_checkpoint.hpp"
 #include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/model/safetensors.hpp"
+#include "gavamoe/model/trainable.hpp"
 #include "gavamoe/model/vae_gmm.hpp"
 
 namespace gavamoe {
@@ -213,17 +214,10 @@ ExplainerLoss ExplainerImpl::loss(const ExplainerBatch& batch) {
 }
 
 std::map<std::string, torch::Tensor> ExplainerImpl::trainable_parameters() {
-  std::map<std::string, torch::Tensor> trainable;
-  for (const auto& item : named_parameters())
-    if (item.value().requires_grad()) trainable[item.key()] = item.value();
-  return trainable;
+  return gavamoe::trainable_parameters(*this);
 }
 
-int64_t ExplainerImpl::trainable_count() {
-  int64_t count = 0;
-  for (const auto& [name, p] : trainable_parameters()) count += p.numel();
-  return count;
-}
+int64_t ExplainerImpl::trainable_count() { return gavamoe::trainable_count(*this); }
 
 int64_t ExplainerImpl::parameter_count() {
   int64_t count = 0;
@@ -233,18 +227,7 @@ int64_t ExplainerImpl::parameter_count() {
 
 void ExplainerImpl::load_trainable(const std::map<std::string, torch::Tensor>& tensors,
                                    const std::string& source) {
-  const auto trainable = trainable_parameters();
-  for (const auto& [name, tensor] : tensors)
-    if (!trainable.count(name))
-      throw file_error(source, "tensor '" + name + "' is not a trainable parameter of the model");
-  torch::NoGradGuard no_grad;
-  for (const auto& [name, parameter] : trainable) {
-    const auto it = tensors.find(name);
-    if (it == tensors.end()) throw file_error(source, "missing tensor '" + name + "'");
-    if (it->second.sizes() != parameter.sizes())
-      throw file_error(source, "tensor '" + name + "' has the wrong shape");
-    parameter.copy_(it->second);
-  }
+  load_trainable_parameters(*this, tensors, source);
 }
 
 void ExplainerImpl::export_hf(const std::string& dir) {

@@ -17,6 +17,7 @@
 
 #include "gavamoe/align/alignment_prompt.hpp"
 #include "gavamoe/align/surrogate.hpp"
+#include "gavamoe/rec/rec_run.hpp"
 #include "gavamoe/rec/recommender.hpp"
 #include "gavamoe/rec/sequence_dataset.hpp"
 
@@ -45,6 +46,18 @@ struct AlignExamples {
   int64_t skipped = 0;       // queries whose prompt did not fit max_length
   int pad_id = 0;
 };
+
+// A trained run with what align eval and align explain read beside it: its data folder, its
+// recommender (checked to be of the kind the samples were built for), the sequences and the
+// run's prompt layout.
+struct AlignSession {
+  AlignRun run;
+  AlignDataFolder folder;
+  RecRun rec;
+  SequenceDataset data;
+  AlignPromptOptions prompt;
+};
+AlignSession open_align_session(const std::string& run_dir, torch::Device device);
 
 // `with_answer`: training examples (prompt, answer, end); else prompts only.
 AlignExamples encode_align_examples(const Tokenizer& tokenizer,

@@ -45,13 +45,14 @@ DataCheck check_dataset(const Dataset& dataset) {
   const auto& records = dataset.records;
   const int64_t n_records = static_cast<int64_t>(records.size());
 
-  DataFinding duplicates{"records repeating an earlier record's (user, item)", 0, n_records};
+  DataFinding duplicates{
+      "records repeating an earlier record's (user, item)", 0, n_records, false, {}};
   std::unordered_set<std::string> seen;
   for (const Record& record : records)
     if (!seen.insert(pair_key(record)).second) add_example(duplicates, record);
   check.findings.push_back(std::move(duplicates));
 
-  DataFinding ratings{"ratings outside 1..5 or not integral", 0, n_records};
+  DataFinding ratings{"ratings outside 1..5 or not integral", 0, n_records, false, {}};
   for (const Record& record : records)
     if (!(record.rating >= 1.0 && record.rating <= 5.0) ||
         record.rating != std::floor(record.rating))
@@ -71,12 +72,12 @@ DataCheck check_dataset(const Dataset& dataset) {
     const auto& positions = dataset.subset(subset);
     const int64_t n = static_cast<int64_t>(positions.size());
     const std::string name = subset_name(subset);
-    DataFinding pairs{name + " records whose (user, item) is also in train", 0, n, true};
+    DataFinding pairs{name + " records whose (user, item) is also in train", 0, n, true, {}};
     // Short sentences recur across reviewers ("great quality"); only the same user's copy is a
     // recital a model can learn, so only that one counts as a leak.
-    DataFinding texts{name + " explanations that occur verbatim in train", 0, n, false};
-    DataFinding user_texts{name + " explanations the same user wrote verbatim in train", 0, n,
-                           true};
+    DataFinding texts{name + " explanations that occur verbatim in train", 0, n, false, {}};
+    DataFinding user_texts{
+        name + " explanations the same user wrote verbatim in train", 0, n, true, {}};
     for (int64_t r : positions) {
       const Record& record = records[static_cast<size_t>(r)];
       if (train_pairs.count(pair_key(record))) add_example(pairs, record);

@@ -240,7 +240,11 @@ GenerationResult generate(Llama& model, const std::vector<std::vector<int>>& pro
   if (options.num_beams > 1) return beam_search(model, prompts, options, routing, placeholders);
   // Inference mode rather than only no-grad: no version counters or view tracking per op.
   c10::InferenceMode inference;
-  if (options.max_new_tokens <= 0) return {std::vector<std::vector<int>>(prompts.size()), {}};
+  if (options.max_new_tokens <= 0) {
+    GenerationResult empty;
+    empty.tokens.resize(prompts.size());
+    return empty;
+  }
   return sample_batch(model, prompts, options, {routing, placeholders});
 }
 

@@ -69,7 +69,9 @@ TEST_P(BpeAgainstHf, IdsAndDecodingEqualTokenizers) {
   const json& entry = reference.json["tokenizers"][name];
   const std::vector<std::string> strings = reference_strings(reference.json);
   EXPECT_GE(strings.size(), 700u);
-  if (!test::datasets_dir().empty()) EXPECT_GE(strings.size(), 2000u);
+  if (!test::datasets_dir().empty()) {
+    EXPECT_GE(strings.size(), 2000u);
+  }
   const auto tokenizer = load_tokenizer(entry["dir"].get<std::string>());
   EXPECT_EQ(tokenizer->kind(), "bpe");
   const auto start = std::chrono::steady_clock::now();

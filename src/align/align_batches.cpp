@@ -26,8 +26,7 @@ AlignDataFolder read_align_data_folder(const std::string& dir, const std::string
   const std::string info_path = dir + "/align_data.json";
   if (!fs::exists(info_path))
     throw file_error(dir, "is not an align data folder (no align_data.json; see `align data`)");
-  const json info = read_json_file(info_path);
-  const json& meta = info.contains("info") ? info.at("info") : info;
+  const json meta = read_json_file(info_path);
   AlignDataFolder folder;
   folder.dir = dir;
   folder.rec_run = rec_run_override.empty() ? json_value<std::string>(meta, "rec_run", info_path)

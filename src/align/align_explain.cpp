@@ -66,6 +66,7 @@ int64_t explain_alignment(const std::string& run_dir, const std::string& out,
   for (int id : {run.tokenizer->bos_id(), run.tokenizer->pad_id()})
     if (id >= 0 && std::find(g.stop_tokens.begin(), g.stop_tokens.end(), id) == g.stop_tokens.end())
       g.banned_tokens.push_back(id);
+  const auto histories = query_histories(data, queries, folder.max_history, folder.dir);
   Table table;
   table.columns = {"split", "label", "history",   "target", "answer",
                    "uid",   "iid",   "target_id", "score"};
@@ -86,7 +87,7 @@ int64_t explain_alignment(const std::string& run_dir, const std::string& out,
                                  g.stop_tokens.end())
         tokens.pop_back();
       std::string history;
-      for (int64_t item : query_history(data, query, folder.max_history))
+      for (int64_t item : histories[q])
         history += (history.empty() ? "" : "; ") + data.item_label(item);
       table.rows.push_back({splits[q], query.answer, history, data.item_label(query.target),
                             strip_ascii_space(run.tokenizer->decode(tokens, true)), query.uid,

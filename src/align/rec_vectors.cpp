@@ -65,12 +65,21 @@ RecVectors rec_vectors(Recommender& recommender, const SequenceDataset& data,
   return vectors;
 }
 
-std::vector<int64_t> query_history(const SequenceDataset& data, const AlignQuery& query,
-                                   int64_t history_length) {
-  const SequenceTarget target = query_target(data, uid_index(data), query, data.path);
-  const auto& sequence = data.sequences[target.user];
-  const int64_t begin = std::max<int64_t>(0, target.position - history_length);
-  return {sequence.begin() + begin, sequence.begin() + target.position};
+std::vector<std::vector<int64_t>> query_histories(const SequenceDataset& data,
+                                                  const std::vector<AlignQuery>& queries,
+                                                  int64_t history_length,
+                                                  const std::string& source) {
+  const auto index_of_uid = uid_index(data);
+  std::vector<std::vector<int64_t>> histories;
+  histories.reserve(queries.size());
+  for (size_t q = 0; q < queries.size(); ++q) {
+    const SequenceTarget target =
+        query_target(data, index_of_uid, queries[q], source + ": sample " + std::to_string(q));
+    const auto& sequence = data.sequences[target.user];
+    const int64_t begin = std::max<int64_t>(0, target.position - history_length);
+    histories.emplace_back(sequence.begin() + begin, sequence.begin() + target.position);
+  }
+  return histories;
 }
 
 }  // namespace gavamoe

@@ -29,9 +29,11 @@ struct RecVectors {
 RecVectors rec_vectors(Recommender& recommender, const SequenceDataset& data,
                        const std::vector<AlignQuery>& queries, const std::string& source);
 
-// The history titles a user vector sees for `query` (uid2hist's answer and the explanations'
-// history): the same items as above, oldest first.
-std::vector<int64_t> query_history(const SequenceDataset& data, const AlignQuery& query,
-                                   int64_t history_length);
+// The history each user vector sees for `queries` (the explanations' history): the same items
+// as above, oldest first; errors as rec_vectors'.
+std::vector<std::vector<int64_t>> query_histories(const SequenceDataset& data,
+                                                  const std::vector<AlignQuery>& queries,
+                                                  int64_t history_length,
+                                                  const std::string& source);
 
 }  // namespace gavamoe

@@ -29,6 +29,7 @@
 #include "gavamoe/train/explainer_trainer.hpp"
 #include "gavamoe/train/lr_schedule.hpp"
 #include "gavamoe/train/vae_trainer.hpp"
+#include "model/tiny_chat_base.hpp"
 #include "model/venv_python.hpp"
 #include "small_vae.hpp"
 #include "test_util.hpp"
@@ -490,32 +491,12 @@ TEST(TrainCli, PerplexityFarBelowUnigramAndExport) {
   EXPECT_NE(again.err.find("already exists"), std::string::npos) << again.err;
 }
 
-// A pretrained chat base with a byte-level BPE vocabulary: the three specials of SmolLM2
-// (<|endoftext|> <|im_start|> <|im_end|>), its ChatML template, no BOS added.
-constexpr const char* kChatml =
-    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + "
-    "message['content'] + '<|im_end|>' + '\n'}}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
-
-// The base folder of `kind`: "hf-bpe" a random tiny Llama written here as an HF folder with
-// tokenizer.json; "gguf" tests/golden/make_tiny_gguf.py's tied model (needs the test venv).
+// The base folder of `kind`: "hf-bpe" the tiny chat base of model/tiny_chat_base.hpp (an HF
+// folder with tokenizer.json, SmolLM2's specials and ChatML); "gguf"
+// tests/golden/make_tiny_gguf.py's tied model (needs the test venv).
 // "" with `skip` set when the kind cannot be made here.
 std::string chat_base(const std::string& kind, const std::string& dir, std::string& skip) {
-  if (kind == "hf-bpe") {
-    const auto tokenizer =
-        test::tiny_bpe({"<|endoftext|>", "<|im_start|>", "<|im_end|>"}, kChatml, {}, 1, 2);
-    LlamaConfig config = LlamaConfig::from_json(json::parse(kTinyModel), "tiny");
-    config.vocab_size = tokenizer->vocab_size();
-    config.max_position_embeddings = 512;
-    config.bos_token_id = tokenizer->bos_id();
-    config.eos_token_ids = {tokenizer->eos_id()};
-    Llama model(config);
-    model->init_weights(11);
-    const std::string base = dir + "/base";
-    save_hf_checkpoint(model, base);
-    save_hf_tokenizer(*tokenizer, base);
-    return base;
-  }
+  if (kind == "hf-bpe") return test::write_tiny_chat_base(dir + "/base");
   const std::string python = test::venv_python();
   if (python.empty()) {
     skip = "no venv python (GAVAMOE_PYTHON): the GGUF base is written with gguf-py";

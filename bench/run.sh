@@ -121,6 +121,7 @@ if [[ -n "$gpu" ]]; then
   run "$BIN/vae_bench" paper cuda
   run "$BIN/moe_bench" cuda
   run "$BIN/train_bench" cuda
+  run "$BIN/gpu_bench"
 fi
 # RecExplainer's SASRec beside RecBole's (bench/rec_peer.sh, 2 epochs each: many minutes on
 # 2 cores); only without --quick and where the venv has RecBole (GAVAMOE_PEER_PYTHON=1).

@@ -1,18 +1,18 @@
 // Generation: KV-cached decoding equals full recomputation, a batch of mixed-length prompts
 // equals one-by-one decoding, beam search with one beam equals greedy, sampling is seeded,
 // top-k 1 equals greedy, bfloat16/float16 follow float32; with an explainer's placeholders and
-// routing the same hold, rows and beams keeping their own vectors. Model: the tiny GQA
-// checkpoint of the Llama golden test.
+// routing the same hold, rows and beams keeping their own vectors; on a GPU, CUDA decodes as the
+// CPU does. Model: the tiny GQA checkpoint of the Llama golden test.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <nlohmann/json.hpp>
 
 #include "gavamoe/data/synth.hpp"
-#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "gavamoe/infer/generator.hpp"
 #include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
+#include "gavamoe/text/sentencepiece_tokenizer.hpp"
 #include "test_util.hpp"
 
 namespace gavamoe {
@@ -238,6 +238,39 @@ TEST(Generation, GenerateCommandRunsAnExportedExplainer) {
   const auto bad = test::run_gavamoe(command + " --cluster 3", dir);
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("--cluster 3"), std::string::npos) << bad.err;
+}
+
+// On a GPU (skipped without one; scripts/gpu-check.sh runs it): the explainer case decodes on
+// CUDA to the CPU's tokens, greedy and with 3 beams, with logits equal to float32 rounding.
+TEST(Generation, CudaFollowsCpu) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  ExplainerCase c = explainer_case();
+  GenerationOptions options;
+  options.max_new_tokens = 12;
+  options.keep_logits = true;
+  const GenerationResult cpu =
+      generate(c.explainer->llama, c.prompts, options, c.routing, c.placeholders);
+  GenerationOptions beams = options;
+  beams.num_beams = 3;
+  beams.keep_logits = false;
+  const auto cpu_beams =
+      generate(c.explainer->llama, c.prompts, beams, c.routing, c.placeholders).tokens;
+
+  c.explainer->to(torch::kCUDA);
+  const Routing routing{c.routing.clusters.cuda(), {}};
+  const Placeholders placeholders{c.placeholders.tokens, c.placeholders.vectors.cuda()};
+  const GenerationResult gpu =
+      generate(c.explainer->llama, c.prompts, options, routing, placeholders);
+  EXPECT_EQ(gpu.tokens, cpu.tokens);
+  ASSERT_EQ(gpu.step_logits.size(), cpu.step_logits.size());
+  for (size_t step = 0; step < cpu.step_logits.size(); ++step) {
+    EXPECT_TRUE(gpu.step_logits[step].is_cuda());
+    EXPECT_LT((gpu.step_logits[step].cpu() - cpu.step_logits[step]).abs().max().item<double>(),
+              1e-4)
+        << "step " << step;
+  }
+  EXPECT_EQ(generate(c.explainer->llama, c.prompts, beams, routing, placeholders).tokens,
+            cpu_beams);
 }
 
 TEST(Sampler, RepetitionPenaltyIgnoresIdsOutsideTheVocabulary) {

@@ -1,4 +1,5 @@
-// DataParallel and run_local_workers on real gloo groups of separate processes.
+// DataParallel and run_local_workers on real gloo groups of separate processes (and NCCL groups,
+// one rank per GPU, on a machine with GPUs).
 //
 // A multi-process test starts this test binary again through run_local_workers, filtered to
 // DataParallelRank.Run, with a scenario in GAVAMOE_TEST_PARALLEL. Every rank checks its results
@@ -68,24 +69,25 @@ const std::vector<Slot> kSlots = {
 // Parameters whose gradients come from rank_values; slot 2 has no gradient on rank 1 (an
 // unused expert) and a frozen parameter sits between the others. Slot 3's gradient is not
 // contiguous.
-std::vector<torch::Tensor> parameters_with_gradients(int rank) {
+std::vector<torch::Tensor> parameters_with_gradients(int rank, torch::Device device) {
   std::vector<torch::Tensor> parameters;
   for (size_t slot = 0; slot < kSlots.size(); ++slot) {
     const auto& [shape, dtype] = kSlots[slot];
-    auto parameter = torch::zeros(shape, torch::TensorOptions().dtype(dtype)).requires_grad_();
-    const auto values = rank_values(rank, static_cast<int>(slot), shape, dtype);
+    auto parameter =
+        torch::zeros(shape, torch::TensorOptions().dtype(dtype).device(device)).requires_grad_();
+    const auto values = rank_values(rank, static_cast<int>(slot), shape, dtype).to(device);
     if (slot == 3)
       parameter.mutable_grad() = values.t().contiguous().t();
     else if (!(slot == 2 && rank == 1))
       parameter.mutable_grad() = values;
     parameters.push_back(parameter);
-    if (slot == 4) parameters.push_back(torch::ones({8}));  // frozen: no grad, not summed
+    if (slot == 4) parameters.push_back(torch::ones({8}, device));  // frozen: not summed
   }
   return parameters;
 }
 
 void check_gradient_sums(DataParallel& group) {
-  auto parameters = parameters_with_gradients(group.rank());
+  auto parameters = parameters_with_gradients(group.rank(), group.device());
   group.all_reduce_gradients(parameters);
   size_t slot = 0;
   for (const auto& parameter : parameters) {
@@ -98,7 +100,8 @@ void check_gradient_sums(DataParallel& group) {
     for (int rank = 0; rank < group.world_size(); ++rank)
       if (!(slot == 2 && rank == 1))
         expected += rank_values(rank, static_cast<int>(slot), shape, dtype);
-    EXPECT_TRUE(torch::equal(parameter.grad(), expected)) << "slot " << slot;
+    EXPECT_EQ(parameter.grad().device(), group.device());
+    EXPECT_TRUE(torch::equal(parameter.grad().cpu(), expected)) << "slot " << slot;
     ++slot;
   }
 }
@@ -139,6 +142,25 @@ void sum_and_broadcast_scenario(const ParallelEnvironment& env) {
   group.barrier();
 }
 
+// NCCL, one rank per visible GPU: gradient sums in both bucket sizes, a sum and a broadcast.
+void nccl_scenario(const ParallelEnvironment& env) {
+  DataParallel group(env, "nccl", seconds(60));
+  EXPECT_EQ(group.device(), torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.rank)));
+  check_gradient_sums(group);
+  group.set_bucket_bytes(4096);
+  check_gradient_sums(group);
+  std::vector<double> values = {env.rank + 0.25};
+  group.all_reduce_sum(values);
+  EXPECT_EQ(values[0], env.world_size * (env.world_size - 1) / 2.0 + 0.25 * env.world_size);
+  std::vector<torch::Tensor> tensors = {
+      rank_values(env.rank, 0, {30, 50}, torch::kFloat32).to(group.device()),
+      rank_values(env.rank, 1, {70}, torch::kInt64).to(group.device())};
+  group.broadcast(tensors);
+  EXPECT_TRUE(torch::equal(tensors[0].cpu(), rank_values(0, 0, {30, 50}, torch::kFloat32)));
+  EXPECT_TRUE(torch::equal(tensors[1].cpu(), rank_values(0, 1, {70}, torch::kInt64)));
+  group.barrier();
+}
+
 // Rank 1 leaves (`exits`) or stops answering; rank 0's next collective must throw in time.
 void lost_peer_scenario(const ParallelEnvironment& env, bool exits) {
   const auto timeout = seconds(3);
@@ -171,6 +193,8 @@ TEST(DataParallelRank, Run) {
     gradients_scenario(env);
   } else if (name == "sum_broadcast") {
     sum_and_broadcast_scenario(env);
+  } else if (name == "nccl") {
+    nccl_scenario(env);
   } else if (name == "peer_exits" || name == "peer_silent") {
     lost_peer_scenario(env, name == "peer_exits");
   } else if (name == "rank1_fails") {
@@ -189,6 +213,13 @@ TEST(DataParallel, AllReduceGradientsSumsMixedBuckets) { EXPECT_EQ(run_ranks("gr
 TEST(DataParallel, AllReduceSumBroadcastBarrier) {
   EXPECT_EQ(run_ranks("sum_broadcast"), 0);
   EXPECT_EQ(run_ranks("sum_broadcast", 3), 0);
+}
+
+// On a machine with GPUs (skipped without; scripts/gpu-check.sh runs it).
+TEST(DataParallel, NcclSumsAndBroadcastsWithOneRankPerGpu) {
+  const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  if (gpus == 0) GTEST_SKIP() << "no CUDA device";
+  EXPECT_EQ(run_ranks("nccl", gpus), 0);
 }
 
 TEST(DataParallel, PeerThatExitsEndsCollectiveWithError) { EXPECT_EQ(run_ranks("peer_exits"), 0); }

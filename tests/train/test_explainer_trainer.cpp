@@ -1,7 +1,8 @@
 // gavamoe train on a small synthetic dataset: the schedule against its formula, loss
 // normalisation across accumulation against a direct computation, bit-identical resume,
 // skip counting, train_log.jsonl, perplexity far below the unigram baseline, export, bad inputs,
-// and 2 data-parallel processes against one.
+// 2 data-parallel processes against one, and (on a machine with GPUs) a CUDA run against the CPU
+// and NCCL ranks against one GPU process.
 // One LibTorch thread: the models are tiny, and OpenMP threads that spin-wait make a shared
 // machine many times slower.
 #include <gtest/gtest.h>
@@ -618,29 +619,65 @@ TEST(TrainCli, BadInputsAreClearErrors) {
                "loss is not finite", dir + "/nan");
 }
 
-// --nproc 2 (gloo) against one process with the same global batch: same loss curve and
-// weights within 1e-5.
+// The `train` command line of the data-parallel and device tests: the tiny model for 2 epochs.
+std::string tiny_train_args(const Fixture& f) {
+  return "train --threads 1 --data " + f.data + " --vae " + f.vae + " --scratch " + f.model_config +
+         " --tokenizer " + f.tokenizer +
+         " --set train.epochs=2 --set train.batch_size=8 --set train.lr=2e-3"
+         " --set train.warmup_steps=4 --set train.max_length=64 --set train.expert_width=32"
+         " --set train.log_every=1";
+}
+
+// Two runs of tiny_train_args took the same steps: loss curves and weights within `tolerance`.
+void expect_same_run(const std::string& a_run, const std::string& b_run, double tolerance) {
+  const auto a = log_lines(a_run), b = log_lines(b_run);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t k = 0; k < a.size(); ++k) {
+    const char* key = a[k].contains("loss") ? "loss" : "val_loss";
+    EXPECT_NEAR(a[k].at(key).get<double>(), b[k].at(key).get<double>(), tolerance) << "line " << k;
+  }
+  EXPECT_LT(max_difference(a_run + "/explainer.safetensors", b_run + "/explainer.safetensors"),
+            tolerance);
+}
+
+// --nproc 2 (gloo on the CPU) against one process with the same global batch: same loss curve
+// and weights within 1e-5.
 TEST(TrainCli, TwoProcessesMatchOneProcess) {
   const std::string dir = test::scratch_dir();
-  const Fixture f = make_fixture(dir);
-  const std::string args = "train --threads 1 --data " + f.data + " --vae " + f.vae +
-                           " --scratch " + f.model_config + " --tokenizer " + f.tokenizer +
-                           " --set train.epochs=2 --set train.batch_size=8 --set train.lr=2e-3"
-                           " --set train.warmup_steps=4"
-                           " --set train.max_length=64 --set train.expert_width=32"
-                           " --set train.log_every=1";
+  const std::string args = tiny_train_args(make_fixture(dir)) + " --set train.device=cpu";
   const auto one = test::run_gavamoe(args + " --out " + dir + "/one", dir);
   ASSERT_EQ(one.exit_code, 0) << one.err;
   const auto two = test::run_gavamoe(args + " --out " + dir + "/two --nproc 2", dir);
   ASSERT_EQ(two.exit_code, 0) << two.err;
-  const auto a = log_lines(dir + "/one"), b = log_lines(dir + "/two");
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t k = 0; k < a.size(); ++k) {
-    const char* key = a[k].contains("loss") ? "loss" : "val_loss";
-    EXPECT_NEAR(a[k].at(key).get<double>(), b[k].at(key).get<double>(), 1e-5) << "line " << k;
-  }
-  EXPECT_LT(max_difference(dir + "/one/explainer.safetensors", dir + "/two/explainer.safetensors"),
-            1e-5);
+  expect_same_run(dir + "/one", dir + "/two", 1e-5);
+}
+
+// On a GPU (skipped without one; scripts/gpu-check.sh runs it): train.device=cuda takes the
+// CPU's steps within 1e-4 (float32; LibTorch leaves TF32 off; expert sums use atomics on CUDA).
+TEST(TrainCli, CudaRunMatchesCpuRun) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const std::string dir = test::scratch_dir();
+  const std::string args = tiny_train_args(make_fixture(dir));
+  const auto cpu = test::run_gavamoe(args + " --set train.device=cpu --out " + dir + "/cpu", dir);
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.err;
+  const auto gpu = test::run_gavamoe(args + " --set train.device=cuda --out " + dir + "/gpu", dir);
+  ASSERT_EQ(gpu.exit_code, 0) << gpu.err;
+  EXPECT_EQ(json::parse(test::read_text(dir + "/gpu/metrics.json")).at("device"), "cuda:0");
+  expect_same_run(dir + "/cpu", dir + "/gpu", 1e-4);
+}
+
+// One NCCL rank per visible GPU (needs two) against one GPU process with the same global batch.
+TEST(TrainCli, NcclRankPerGpuMatchesOneGpuProcess) {
+  const int gpus = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+  if (gpus < 2) GTEST_SKIP() << "needs 2 GPUs for NCCL ranks; " << gpus << " visible";
+  const std::string dir = test::scratch_dir();
+  const std::string args = tiny_train_args(make_fixture(dir)) + " --set train.device=cuda";
+  const auto one = test::run_gavamoe(args + " --out " + dir + "/one", dir);
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto ranks =
+      test::run_gavamoe(args + " --out " + dir + "/ranks --nproc " + std::to_string(gpus), dir);
+  ASSERT_EQ(ranks.exit_code, 0) << ranks.err;
+  expect_same_run(dir + "/one", dir + "/ranks", 1e-4);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/strings.hpp"
 #include "gavamoe/rec/sampling.hpp"
+#include "gavamoe/rec/user_sequences.hpp"
 
 namespace gavamoe {
 namespace {
@@ -55,9 +56,7 @@ class Draws {
 class Generator {
  public:
   Generator(const SequenceDataset& data, const LabelFiles& labels, const AlignDataOptions& options)
-      : data_(data), labels_(labels), o_(options), draws_(options.seed) {
-    for (size_t u = 0; u < data.users.size(); ++u) sequence_of_[data.users[u]] = u;
-  }
+      : data_(data), labels_(labels), o_(options), draws_(options.seed), sequences_(data) {}
 
   AlignData run() {
     item_tasks();
@@ -81,24 +80,15 @@ class Generator {
     return result;
   }
 
+  static constexpr const char* kWhere = "align data (the label files)";
   const std::vector<int64_t>& sequence(int64_t uid) const {
-    const auto found = sequence_of_.find(uid);
-    if (found == sequence_of_.end())
-      throw Error("align data: the labels name user " + std::to_string(uid) + ", who is not in " +
-                  data_.path);
-    return data_.sequences[found->second];
+    return sequences_.sequence(uid, kWhere);
   }
 
-  // The items before the first occurrence of `iid` (all of them for iid -1), the last
-  // max_history: what the recommender saw for the row.
+  // What the recommender saw for the row: the last max_history items before iid (iid -1: the
+  // whole sequence).
   std::vector<int64_t> history(int64_t uid, int64_t iid) const {
-    const auto& items = sequence(uid);
-    auto end = iid < 0 ? items.end() : std::find(items.begin(), items.end(), iid);
-    if (iid >= 0 && end == items.end())
-      throw Error("align data: item " + std::to_string(iid) + " is not in user " +
-                  std::to_string(uid) + "'s sequence in " + data_.path);
-    const auto begin = end - std::min<std::ptrdiff_t>(end - items.begin(), o_.max_history);
-    return {begin, end};
+    return sequences_.history(uid, iid, o_.max_history, kWhere);
   }
 
   std::string history_text(int64_t uid, int64_t iid) const {
@@ -348,7 +338,7 @@ class Generator {
   const LabelFiles& labels_;
   const AlignDataOptions& o_;
   Draws draws_;
-  std::map<int64_t, size_t> sequence_of_;
+  UserSequences sequences_;
   AlignData out_;
 };
 

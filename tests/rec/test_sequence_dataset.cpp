@@ -8,6 +8,7 @@
 
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/rec/sequence_dataset.hpp"
+#include "gavamoe/rec/user_sequences.hpp"
 #include "rec_fixtures.hpp"
 #include "test_util.hpp"
 
@@ -146,6 +147,33 @@ TEST(SequenceDataset, StatsCountRepeatsAndSharedTitles) {
   EXPECT_EQ(stats.at("single_item_users"), 1);
   EXPECT_EQ(stats.at("items_sharing_a_title"), 2);
   EXPECT_EQ(stats.at("sequence_length").at("max"), 4);
+}
+
+// A row's history is what precedes the item's first occurrence (all items for -1), cut to the
+// last `length`; unknown users and items are errors naming the row, the id and the dataset.
+TEST(UserSequences, HistoryEndsBeforeTheFirstOccurrence) {
+  const SequenceDataset data = test::make_sequences({{5, 3, 7, 3, 9}, {2, 4}}, 10);
+  const UserSequences sequences(data);
+  EXPECT_EQ(sequences.sequence(2, "row"), std::vector<int64_t>({2, 4}));
+  const SequenceTarget target = sequences.target(1, 3, "row");
+  EXPECT_EQ(target.user, 0);
+  EXPECT_EQ(target.position, 1);
+  EXPECT_EQ(sequences.target(1, -1, "row").position, 5);
+  EXPECT_EQ(sequences.history(1, 9, 9, "row"), std::vector<int64_t>({5, 3, 7, 3}));
+  EXPECT_EQ(sequences.history(1, 9, 2, "row"), std::vector<int64_t>({7, 3}));
+  EXPECT_EQ(sequences.history(1, 3, 9, "row"), std::vector<int64_t>({5}));
+  EXPECT_EQ(sequences.history(1, 5, 9, "row"), std::vector<int64_t>());
+  EXPECT_EQ(sequences.history(2, -1, 1, "row"), std::vector<int64_t>({4}));
+  const auto message = [&](int64_t uid, int64_t iid) {
+    try {
+      sequences.target(uid, iid, "labels: row 4");
+    } catch (const Error& error) {
+      return std::string(error.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(3, 1), "labels: row 4: user 3 is not in memory");
+  EXPECT_EQ(message(2, 5), "labels: row 4: item 5 is not in the sequence of user 2 in memory");
 }
 
 }  // namespace

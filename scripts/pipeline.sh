@@ -8,7 +8,10 @@
 #   RUNS_DIR  where the outputs go (default runs/<config name>)
 # The data folder is the config's data.path; when it does not exist it is made: synthetic data
 # by `data synth`, the Amazon Musical Instruments import by `data import-amazon` from
-# $GAVAMOE_DATASETS. Extra options for every stage: GAVAMOE_ARGS (e.g. "--threads 2 --seed 3").
+# $GAVAMOE_DATASETS. A config with train.base_model (configs/amazon-mi-smollm2.json) trains on
+# that pretrained base and its tokenizer; otherwise a SentencePiece tokenizer is trained and the
+# model (train.model_config) trained from scratch. Extra options for every stage: GAVAMOE_ARGS
+# (e.g. "--threads 2 --seed 3").
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,6 +33,7 @@ PY
 }
 DATA="$(config_value data path)"
 MODEL_CONFIG="$(config_value train model_config)"
+BASE_MODEL="$(config_value train base_model)"
 VOCAB="$(config_value train vocab_size)"
 MODEL_CONFIG="${MODEL_CONFIG:-configs/model-tiny.json}"
 VOCAB="${VOCAB:-2000}"
@@ -59,15 +63,18 @@ if [[ ! -e "$DATA" ]]; then
     *) echo "pipeline: data folder $DATA (data.path of $CONFIG) not found" >&2; exit 2 ;;
   esac
 fi
-stage "data tokenizer" "$RUNS/tokenizer.model" "$BIN" data tokenizer --data "$DATA" \
-  --vocab-size "$VOCAB" --out "$RUNS/tokenizer.model" "${EXTRA[@]}"
+BASE=(--base-model "$BASE_MODEL")
+if [[ -z "$BASE_MODEL" ]]; then
+  stage "data tokenizer" "$RUNS/tokenizer.model" "$BIN" data tokenizer --data "$DATA" \
+    --vocab-size "$VOCAB" --out "$RUNS/tokenizer.model" "${EXTRA[@]}"
+  BASE=(--scratch "$MODEL_CONFIG" --tokenizer "$RUNS/tokenizer.model")
+fi
 stage "pretrain-vae" "$RUNS/vae/vae.safetensors" "$BIN" pretrain-vae --config "$CONFIG" \
   --data "$DATA" --out "$RUNS/vae" "${EXTRA[@]}"
 stage "retrieve (baseline)" "$RUNS/retrieval.jsonl" "$BIN" retrieve --config "$CONFIG" \
   --data "$DATA" --vae "$RUNS/vae" --out "$RUNS/retrieval.jsonl" "${EXTRA[@]}"
 stage "train" "$RUNS/explainer/explainer.safetensors" "$BIN" train --config "$CONFIG" \
-  --data "$DATA" --vae "$RUNS/vae" --scratch "$MODEL_CONFIG" --tokenizer "$RUNS/tokenizer.model" \
-  --out "$RUNS/explainer" "${EXTRA[@]}"
+  --data "$DATA" --vae "$RUNS/vae" "${BASE[@]}" --out "$RUNS/explainer" "${EXTRA[@]}"
 stage "infer" "$RUNS/predictions.jsonl" "$BIN" infer --run "$RUNS/explainer" --data "$DATA" \
   --out "$RUNS/predictions.jsonl" "${EXTRA[@]}"
 echo "== eval: retrieval baseline ($RUNS/retrieval.jsonl)" >&2

@@ -65,7 +65,8 @@ MemoryEstimate inference_memory(const ExplainerRunInfo& info, const RunConfig& c
       beam ? config.get<int64_t>("infer.beams") : config.get<int64_t>("infer.batch_size");
   const int64_t length =
       config.get<int64_t>("train.max_length") + config.get<int64_t>("infer.max_new_tokens");
-  MemoryEstimate need = explainer_memory(base, info.options);
+  const torch::Dtype base_dtype = parse_base_dtype(info.base_dtype);
+  MemoryEstimate need = explainer_memory(base, info.options, base_dtype);
   need.work = generation_bytes(base, torch::kFloat32, std::max<int64_t>(rows, 1),
                                std::max<int64_t>(length, 1));
   return need;

@@ -119,16 +119,18 @@ double expert_parameters(const ExplainerOptions& o, const LlamaConfig& config) {
 
 }  // namespace
 
-MemoryEstimate explainer_memory(const LlamaConfig& base, const ExplainerOptions& options) {
+MemoryEstimate explainer_memory(const LlamaConfig& base, const ExplainerOptions& options,
+                                torch::Dtype base_dtype) {
   MemoryEstimate need;
-  need.weights =
-      (static_cast<double>(base.num_parameters()) + expert_parameters(options, base)) * kFloat32;
+  need.weights = static_cast<double>(base.num_parameters()) * element_bytes(base_dtype) +
+                 expert_parameters(options, base) * kFloat32;
   return need;
 }
 
 MemoryEstimate explainer_training_memory(const LlamaConfig& base, const ExplainerOptions& options,
-                                         int64_t rows, int64_t length, bool checkpointing) {
-  MemoryEstimate need = explainer_memory(base, options);
+                                         torch::Dtype base_dtype, int64_t rows, int64_t length,
+                                         bool checkpointing) {
+  MemoryEstimate need = explainer_memory(base, options, base_dtype);
   const double experts = expert_parameters(options, base);
   const double trained =
       options.pretrained_base ? experts : static_cast<double>(base.num_parameters()) + experts;

@@ -53,7 +53,8 @@ void require_training_memory(const LlamaConfig& base, const ExplainerOptions& mo
                              const ExplainerTrainOptions& o, int world, torch::Device device) {
   const int64_t rows = (o.batch_size + world - 1) / world;
   require_memory("train: the explainer with micro-batches of train.batch_size x train.max_length",
-                 explainer_training_memory(base, model, rows, o.max_length, o.grad_checkpointing),
+                 explainer_training_memory(base, model, parse_base_dtype(o.base_dtype), rows,
+                                           o.max_length, o.grad_checkpointing),
                  device);
 }
 constexpr const char* kLogName = "train_log.jsonl";

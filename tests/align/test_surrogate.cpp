@@ -200,8 +200,9 @@ TEST(Surrogate, LossIsTheAnswerTokensCrossEntropyAndTrainsOnlyTheNewParts) {
   for (const auto& item : model->named_parameters()) {
     const std::string& name = item.key();
     if (name.find("embed_tokens") != std::string::npos ||
-        name.find("base_layer") != std::string::npos || name.find(".mlp.") != std::string::npos)
+        name.find("base_layer") != std::string::npos || name.find(".mlp.") != std::string::npos) {
       EXPECT_FALSE(item.value().requires_grad()) << name;
+    }
   }
 }
 
@@ -309,7 +310,9 @@ TEST(AlignCli, TrainEvalAndTheBaselineEndToEnd) {
   int rows = 0;
   for (std::string line; std::getline(lines, line);) {
     const json j = json::parse(line);
-    if (j.at("task") == "uid2next") EXPECT_EQ(j.at("predictions").size(), 5u);
+    if (j.at("task") == "uid2next") {
+      EXPECT_EQ(j.at("predictions").size(), 5u);
+    }
     ++rows;
   }
   EXPECT_EQ(rows, 10);

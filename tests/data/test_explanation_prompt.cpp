@@ -106,7 +106,9 @@ TEST(ExplanationPrompt, VirtualIdsWithoutReservedPieces) {
   const auto user_at = std::find(ids.begin(), ids.end(), placeholders.user);
   EXPECT_EQ(tokenizer.decode(std::vector<int>(item_at + 1, user_at)), "to");
   for (int id : ids)
-    if (id != placeholders.user && id != placeholders.item) EXPECT_LT(id, tokenizer.vocab_size());
+    if (id != placeholders.user && id != placeholders.item) {
+      EXPECT_LT(id, tokenizer.vocab_size());
+    }
 }
 
 TEST(ExplanationPrompt, TemplateWrapsThePrompt) {

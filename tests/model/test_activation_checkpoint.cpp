@@ -76,7 +76,9 @@ void expect_same_gradients(const Gradients& plain, const Gradients& checkpointed
   for (const auto& [name, expected] : plain) {
     const torch::Tensor& found = checkpointed.at(name);
     ASSERT_EQ(expected.defined(), found.defined()) << name;
-    if (expected.defined()) EXPECT_TRUE(torch::allclose(found, expected, 1e-6, 1e-6)) << name;
+    if (expected.defined()) {
+      EXPECT_TRUE(torch::allclose(found, expected, 1e-6, 1e-6)) << name;
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/model/explainer.hpp"
 #include "gavamoe/model/gguf.hpp"
 #include "gavamoe/model/gguf_llama.hpp"
 #include "gavamoe/model/hf_checkpoint.hpp"
@@ -191,6 +192,24 @@ TEST(ModelLimits, GenerationEstimateGrowsWithBeamsAndLength) {
   EXPECT_GT(generation_bytes(config, torch::kFloat32, 4, 16), 3.9 * one);
   EXPECT_GT(generation_bytes(config, torch::kFloat32, 1, 32), one);
   EXPECT_LT(generation_bytes(config, torch::kBFloat16, 1, 16), one);
+}
+
+// A frozen bfloat16 base (train.base_dtype) counts 2 bytes per base weight; the experts stay
+// float32 and what trains is the same.
+TEST(ModelLimits, ExplainerEstimateCountsABfloat16BaseAtTwoBytes) {
+  const LlamaConfig base = LlamaConfig::from_json(tiny_config(), "tiny");
+  ExplainerOptions options;
+  options.n_experts = 3;
+  options.expert_width = 8;
+  options.pretrained_base = true;
+  const MemoryEstimate f32 =
+      explainer_training_memory(base, options, torch::kFloat32, 2, 16, false);
+  const MemoryEstimate bf16 =
+      explainer_training_memory(base, options, torch::kBFloat16, 2, 16, false);
+  EXPECT_DOUBLE_EQ(f32.weights - bf16.weights, 2.0 * static_cast<double>(base.num_parameters()));
+  EXPECT_GT(bf16.weights, 2.0 * static_cast<double>(base.num_parameters()));  // + the experts
+  EXPECT_DOUBLE_EQ(f32.training, bf16.training);
+  EXPECT_DOUBLE_EQ(explainer_memory(base, options, torch::kFloat32).weights, f32.weights);
 }
 
 TEST(ModelLimits, VaeSizesOutsideTheBoundsNameTheKey) {

@@ -617,6 +617,11 @@ TEST(TrainCli, BadInputsAreClearErrors) {
                "unknown config key 'train.bogus'", dir + "/bogus");
   expect_error("--data " + f.data + " --vae " + f.vae + " --set train.lr=1e30",
                "loss is not finite", dir + "/nan");
+  expect_error("--data " + f.data + " --vae " + f.vae + " --set train.base_dtype=bfloat16",
+               "only a pretrained base (--base-model) can be bfloat16", dir + "/bf16");
+  expect_error("--data " + f.data + " --vae " + f.vae + " --set train.base_dtype=float16",
+               "'train.base_dtype' must be float32 or bfloat16", dir + "/f16");
+  EXPECT_FALSE(fs::exists(dir + "/bf16"));
 }
 
 // The `train` command line of the data-parallel and device tests: the tiny model for 2 epochs.

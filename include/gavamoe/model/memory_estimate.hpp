@@ -44,13 +44,16 @@ double training_activation_bytes(const LlamaConfig& config, int64_t rows, int64_
 // Gradient and the two AdamW moments of `parameters` float32 parameters.
 double adamw_state_bytes(double parameters);
 
-// An explainer on a base of `base`'s shape: the base and the experts, in float32.
-MemoryEstimate explainer_memory(const LlamaConfig& base, const ExplainerOptions& options);
+// An explainer on a base of `base`'s shape: the base's weights in `base_dtype` (a frozen
+// pretrained base may be bfloat16) and the experts in float32.
+MemoryEstimate explainer_memory(const LlamaConfig& base, const ExplainerOptions& options,
+                                torch::Dtype base_dtype);
 // The same for training on micro-batches of `rows` x `length` tokens: the gradients and AdamW
 // moments of what trains (everything from scratch; the experts on a pretrained base) and the
 // activations.
 MemoryEstimate explainer_training_memory(const LlamaConfig& base, const ExplainerOptions& options,
-                                         int64_t rows, int64_t length, bool checkpointing);
+                                         torch::Dtype base_dtype, int64_t rows, int64_t length,
+                                         bool checkpointing);
 // The base config of an explainer run, without reading any weights.
 LlamaConfig explainer_base_config(const ExplainerRunInfo& info);
 

@@ -128,8 +128,9 @@ SurrogateBatch make_surrogate_batch(const AlignExamples& examples,
     const AlignExample& e = examples.examples[rows[i]];
     const int64_t n = static_cast<int64_t>(e.ids.size());
     for (int64_t p = 0; p < n; ++p) ids[i][p] = e.ids[p];
-    // Position p predicts token p + 1: the answer and the end token are the targets.
-    for (int64_t p = e.prompt_length - 1; p + 1 < n; ++p) targets[i][p] = e.ids[p + 1];
+    // Position p predicts token p + 1: the answers and their end tokens are the targets.
+    for (const auto& [begin, end] : e.answers)
+      for (int64_t p = begin - 1; p + 1 < end; ++p) targets[i][p] = e.ids[p + 1];
     const auto& items = examples.slot_items[rows[i]];
     std::copy(items.begin(), items.end(), slot_ids.begin() + i * slots);
   }

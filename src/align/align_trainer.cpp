@@ -35,8 +35,7 @@ class AlignTask : public TrainingTask {
 
   int64_t size() const override { return static_cast<int64_t>(train_.examples.size()); }
   double weight(int64_t example) const override {
-    const AlignExample& e = train_.examples[example];
-    return static_cast<double>(e.ids.size()) - static_cast<double>(e.prompt_length);
+    return static_cast<double>(train_.examples[example].trained_tokens());
   }
   torch::Tensor loss(const std::vector<int64_t>& examples, uint64_t) override {
     return model_->loss(make_surrogate_batch(train_, examples)).first;

@@ -366,8 +366,15 @@ std::vector<AlignVariant> parse_align_variants(const std::string& name, const st
 }
 
 nlohmann::json AlignSample::to_json(AlignVariant variant) const {
-  const auto& slots = question[static_cast<int>(variant)];
   nlohmann::json j;
+  if (!conversation.empty()) {
+    j["type"] = type;
+    j["iid"] = 0;
+    for (const ChatMessage& m : conversation)
+      j["conversation"].push_back({{"role", m.role}, {"content", m.content}});
+    return j;
+  }
+  const auto& slots = question[static_cast<int>(variant)];
   if (uid > 0) j["uid"] = uid;
   j["iid"] = iid;
   if (target > 0) j["target"] = target;

@@ -17,6 +17,19 @@ AlignQuery AlignQuery::from_json(const json& j, const std::string& where) {
   if (!j.is_object()) throw Error(where + ": not a JSON object");
   AlignQuery q;
   q.type = json_value<std::string>(j, "type", where);
+  if (q.type == "sharegpt") {
+    const json turns = json_value<json>(j, "conversation", where);
+    if (!turns.is_array() || turns.size() < 2 || turns.size() % 2 != 0)
+      throw Error(where + ": 'conversation' must be a list of user / assistant turn pairs");
+    for (size_t k = 0; k < turns.size(); ++k) {
+      const std::string role = json_value<std::string>(turns[k], "role", where);
+      if (role != (k % 2 == 0 ? "user" : "assistant"))
+        throw Error(where + ": conversation turn " + std::to_string(k) + " must be the " +
+                    (k % 2 == 0 ? "user's" : "assistant's"));
+      q.conversation.push_back({role, json_value<std::string>(turns[k], "content", where)});
+    }
+    return q;
+  }
   q.uid = j.value("uid", int64_t{0});
   q.iid = json_value<int64_t>(j, "iid", where);
   q.target = j.value("target", int64_t{0});
@@ -99,9 +112,67 @@ std::optional<AlignExample> encode_align_prompt(const Tokenizer& tokenizer, cons
   return example;
 }
 
+int64_t AlignExample::trained_tokens() const {
+  int64_t tokens = 0;
+  for (const auto& [begin, end] : answers) tokens += end - begin;
+  return tokens;
+}
+
+namespace {
+
+// A conversation's ids and answer spans (see the header). The text between turns is what the
+// template renders for turns [0, 2k] with the generation prompt beyond its rendering of turns
+// [0, 2k), after that rendering's last END text: every template family renders a conversation
+// as the extension of its first turns.
+std::optional<AlignExample> encode_conversation(const Tokenizer& tokenizer,
+                                                const std::vector<ChatMessage>& turns,
+                                                const AlignPromptOptions& options) {
+  const std::string end_text = tokenizer.id_to_piece(options.end_id);
+  AlignExample example;
+  std::string rendered;  // turns [0, 2k) as the template writes them
+  for (size_t k = 0; k + 1 < turns.size(); k += 2) {
+    const std::vector<ChatMessage> head(turns.begin(), turns.begin() + k + 1);
+    const std::string opened = render_chat(options.template_name, head, true, tokenizer);
+    if (opened.compare(0, rendered.size(), rendered) != 0)
+      throw Error("align: the " + options.template_name +
+                  " template does not write a conversation as the extension of its first turns");
+    const size_t end_at = rendered.rfind(end_text);
+    const std::string between =
+        (end_at == std::string::npos ? "" : rendered.substr(end_at + end_text.size())) +
+        opened.substr(rendered.size());
+    std::vector<int> context =
+        k == 0 ? encode_chat_prompt(tokenizer, between) : tokenizer.encode(between);
+    const int64_t used = static_cast<int64_t>(example.ids.size() + context.size());
+    if (used + 1 > options.max_length) {
+      if (k == 0) return std::nullopt;
+      break;
+    }
+    example.ids.insert(example.ids.end(), context.begin(), context.end());
+    if (k == 0) example.prompt_length = static_cast<int64_t>(example.ids.size());
+    const std::vector<int> answer = tokenizer.encode(strip_ascii_space(turns[k + 1].content));
+    const int64_t room = options.max_length - used - 1;
+    const int64_t kept = std::min<int64_t>(room, static_cast<int64_t>(answer.size()));
+    if (k > 0 && kept < static_cast<int64_t>(answer.size())) {
+      example.ids.resize(example.ids.size() - context.size());  // only whole later turns
+      break;
+    }
+    example.answer_truncated = kept < static_cast<int64_t>(answer.size());
+    example.ids.insert(example.ids.end(), answer.begin(), answer.begin() + kept);
+    example.ids.push_back(options.end_id);
+    example.answers.emplace_back(used, static_cast<int64_t>(example.ids.size()));
+    const std::vector<ChatMessage> done(turns.begin(), turns.begin() + k + 2);
+    rendered = render_chat(options.template_name, done, false, tokenizer);
+  }
+  return example;
+}
+
+}  // namespace
+
 std::optional<AlignExample> encode_align_example(const Tokenizer& tokenizer,
                                                  const AlignQuery& query,
                                                  const AlignPromptOptions& options) {
+  if (!query.conversation.empty())
+    return encode_conversation(tokenizer, query.conversation, options);
   auto example = encode_align_prompt(tokenizer, query, options);
   if (!example) return std::nullopt;
   const std::vector<int> answer = tokenizer.encode(strip_ascii_space(query.answer));
@@ -110,6 +181,7 @@ std::optional<AlignExample> encode_align_example(const Tokenizer& tokenizer,
   example->answer_truncated = kept < static_cast<int64_t>(answer.size());
   example->ids.insert(example->ids.end(), answer.begin(), answer.begin() + kept);
   example->ids.push_back(options.end_id);
+  example->answers = {{example->prompt_length, static_cast<int64_t>(example->ids.size())}};
   return example;
 }
 

@@ -1,9 +1,10 @@
 // gavamoe align: RecExplainer's alignment of an LLM to the target recommender.
 //
 //   gavamoe align data --rec RUN --labels DIR --out DIR [--data DIR] [--variant V]
-//                      [--max-train-per-user N] [--seed S]
+//                      [--max-train-per-user N] [--general FILE [--general-ratio R]] [--seed S]
 // builds the alignment-task samples (align/alignment_data.hpp) of the variants from the
-// recommender's label files (`rec label`) and its sequence folder (the run's, or --data).
+// recommender's label files (`rec label`) and its sequence folder (the run's, or --data), with
+// a user's chat data mixed in (align/general_instructions.hpp).
 //
 //   gavamoe align train --data ALIGN_DIR --variant V --out RUN [--rec RUN] [--base-model M]
 //                       [--config F] [--set align.k=v]      |  --resume RUN
@@ -28,6 +29,7 @@
 #include "gavamoe/align/align_judge.hpp"
 #include "gavamoe/align/align_trainer.hpp"
 #include "gavamoe/align/alignment_data.hpp"
+#include "gavamoe/align/general_instructions.hpp"
 #include "gavamoe/align/surrogate.hpp"
 #include "gavamoe/cli/command.hpp"
 #include "gavamoe/core/atomic_file.hpp"
@@ -45,6 +47,8 @@ struct AlignDataArgs {
   std::string out;
   std::string variant = "all";
   int64_t max_train_per_user = 0;
+  std::string general;
+  double general_ratio = 0.1;
 };
 
 void run_align_data(const AlignDataArgs& args, const CommonOptions& common) {
@@ -62,18 +66,32 @@ void run_align_data(const AlignDataArgs& args, const CommonOptions& common) {
   options.pipeline = run.model;
   options.max_train_per_user = args.max_train_per_user;
   options.seed = common.seed;
-  const AlignData samples = make_alignment_data(data, labels, options);
+  const GeneralInstructions general =
+      args.general.empty() ? GeneralInstructions{} : read_general_instructions(args.general);
+  AlignData samples = make_alignment_data(data, labels, options);
+  const auto [general_train, general_valid] =
+      mix_general_instructions(samples, general, args.general_ratio, options.seed);
+  if (!args.general.empty())
+    log::info(
+        "align data: %lld of %lld conversations kept from %s; %lld mixed into training, "
+        "%lld into validation",
+        static_cast<long long>(general.conversations.size()), static_cast<long long>(general.read),
+        args.general.c_str(), static_cast<long long>(general_train),
+        static_cast<long long>(general_valid));
   // Absolute, so that align train finds them from any folder.
   auto absolute = [](const std::string& path) {
     return std::filesystem::absolute(path).lexically_normal().string();
   };
-  nlohmann::json info = {{"rec_run", absolute(args.rec)},
-                         {"labels", absolute(args.labels)},
-                         {"data", absolute(data.path)},
-                         {"pipeline", options.pipeline},
-                         {"max_history", options.max_history},
-                         {"max_train_per_user", options.max_train_per_user},
-                         {"seed", options.seed}};
+  nlohmann::json info = {
+      {"rec_run", absolute(args.rec)},
+      {"labels", absolute(args.labels)},
+      {"data", absolute(data.path)},
+      {"pipeline", options.pipeline},
+      {"max_history", options.max_history},
+      {"max_train_per_user", options.max_train_per_user},
+      {"seed", options.seed},
+      {"general", args.general.empty() ? nlohmann::json() : nlohmann::json(absolute(args.general))},
+      {"general_ratio", args.general.empty() ? 0.0 : args.general_ratio}};
   write_alignment_data(args.out, samples, variants, info);
   const nlohmann::json counts = alignment_counts(samples, variants);
   for (AlignVariant variant : variants) {
@@ -310,6 +328,14 @@ void register_align(CLI::App& root, CommonOptions& common) {
       ->add_option("--max-train-per-user", args->max_train_per_user,
                    "Keep each user's last N training rows (0: all)")
       ->check(CLI::NonNegativeNumber);
+  auto* general = command->add_option(
+      "--general", args->general,
+      "Chat data mixed in (JSON array of ShareGPT 'conversations' or 'messages')");
+  command
+      ->add_option("--general-ratio", args->general_ratio,
+                   "Conversations per alignment sample, in training and validation (default 0.1)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(general);
   add_common_options(command, common);
   command->callback([args, &common] { run_align_data(*args, common); });
   register_align_train(align, common);

@@ -140,6 +140,72 @@ TEST(Surrogate, ConnectorOutputIsAddedToThePlaceholderRowAtEveryOccurrence) {
   EXPECT_TRUE(torch::allclose(model->user_connector->forward(users[0]), by_hand, 1e-6, 1e-6));
 }
 
+// A conversation trains on every answer with its end token, and not on the turns between;
+// the ids are the conversation as the template writes it.
+TEST(AlignPrompt, ConversationTrainsEveryAnswerAndNotTheTurnsBetween) {
+  const auto tokenizer = chat_tokenizer();
+  const AlignPromptOptions o = align_prompt_options(*tokenizer, "auto", 400, 300);
+  AlignQuery q;
+  q.type = "sharegpt";
+  q.conversation = {
+      {"user", "Hi there"}, {"assistant", " Hello! "}, {"user", "A film?"}, {"assistant", "Heat"}};
+  const auto e = encode_align_example(*tokenizer, q, o);
+  ASSERT_TRUE(e.has_value());
+  const std::string end = "<|im_end|>";
+  const std::string between = "\n<|im_start|>user\nA film?<|im_end|>\n<|im_start|>assistant\n";
+  std::vector<int> expected = tokenizer->encode(
+      "<|im_start|>user\nHi there<|im_end|>\n"
+      "<|im_start|>assistant\n");
+  const int64_t first = static_cast<int64_t>(expected.size());
+  for (int id : tokenizer->encode("Hello!")) expected.push_back(id);
+  expected.push_back(o.end_id);
+  const int64_t first_end = static_cast<int64_t>(expected.size());
+  for (int id : tokenizer->encode(between)) expected.push_back(id);
+  const int64_t second = static_cast<int64_t>(expected.size());
+  for (int id : tokenizer->encode("Heat")) expected.push_back(id);
+  expected.push_back(o.end_id);
+  EXPECT_EQ(e->ids, expected);
+  EXPECT_EQ(e->prompt_length, first);
+  using Spans = std::vector<std::pair<int64_t, int64_t>>;
+  EXPECT_EQ(e->answers,
+            (Spans{{first, first_end}, {second, static_cast<int64_t>(expected.size())}}));
+  EXPECT_EQ(e->trained_tokens(),
+            first_end - first + static_cast<int64_t>(expected.size()) - second);
+  const std::string written = render_chat(
+      "chatml",
+      {{"user", "Hi there"}, {"assistant", "Hello!"}, {"user", "A film?"}, {"assistant", "Heat"}},
+      false, *tokenizer);
+  EXPECT_EQ(tokenizer->decode(e->ids) + "\n", written);
+
+  AlignExamples examples;
+  examples.examples.push_back(*e);
+  examples.slot_items.push_back({});
+  examples.query.push_back(0);
+  examples.users = torch::zeros({1, 4});
+  examples.item_table = torch::zeros({2, 4});
+  examples.pad_id = o.end_id;
+  const SurrogateBatch batch = make_surrogate_batch(examples, {0});
+  for (int64_t p = 0; p + 1 < static_cast<int64_t>(expected.size()); ++p) {
+    const bool scored = (p + 1 >= first && p + 1 < first_end) || p + 1 >= second;
+    EXPECT_EQ(batch.targets[0][p].item<int64_t>(), scored ? expected[p + 1] : -100) << p;
+  }
+
+  // Cut after the last whole later turn that fits; the first answer may be truncated.
+  AlignPromptOptions tight = o;
+  tight.max_length = second + 1;
+  const auto cut = encode_align_example(*tokenizer, q, tight);
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->ids, std::vector<int>(expected.begin(), expected.begin() + first_end));
+  EXPECT_EQ(cut->answers.size(), 1u);
+  tight.max_length = first + 2;
+  const auto truncated = encode_align_example(*tokenizer, q, tight);
+  ASSERT_TRUE(truncated.has_value());
+  EXPECT_TRUE(truncated->answer_truncated);
+  EXPECT_EQ(truncated->ids.back(), o.end_id);
+  tight.max_length = first;
+  EXPECT_FALSE(encode_align_example(*tokenizer, q, tight).has_value());
+}
+
 TEST(Surrogate, LossIsTheAnswerTokensCrossEntropyAndTrainsOnlyTheNewParts) {
   const auto tokenizer = chat_tokenizer();
   const AlignPromptOptions o = align_prompt_options(*tokenizer, "auto", 400, 300);
@@ -223,8 +289,17 @@ AlignFixture make_align_fixture() {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = test::run_gavamoe("rec label --run " + f.dir + "/rec --out " + f.dir + "/labels", f.dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
+  // With a little chat data mixed in, so that every command meets conversations too.
+  nlohmann::json chat = nlohmann::json::array();
+  for (int i = 0; i < 12; ++i) {
+    const nlohmann::json ask = {{"from", "human"}, {"value", "Say " + std::to_string(i)}};
+    const nlohmann::json answer = {{"from", "gpt"}, {"value", std::to_string(i)}};
+    chat.push_back({{"conversations", nlohmann::json::array({ask, answer})}});
+  }
+  test::write_text(f.dir + "/chat.json", chat.dump());
   r = test::run_gavamoe("align data --rec " + f.dir + "/rec --labels " + f.dir + "/labels --out " +
-                            f.dir + "/align --max-train-per-user 1",
+                            f.dir + "/align --max-train-per-user 1 --general " + f.dir +
+                            "/chat.json --general-ratio 0.1",
                         f.dir);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   f.rec = f.dir + "/rec";

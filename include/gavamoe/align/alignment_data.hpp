@@ -37,7 +37,8 @@
 // test_top.txt until 500 samples, train from the rows of each user's second-to-last item until
 // 2000; MF: valid from rows r = 3, train from r < 3. They need no draws, so adding them left the
 // other files as they were.
-// Left out, as nothing offline can make them: uid2summary (GPT-4 answers) and ShareGPT mixing.
+// Left out, as nothing offline can make them: uid2summary (GPT-4 answers) and ShareGPT, for
+// which a user's own chat data can be mixed in (general_instructions.hpp).
 // feature2iid / description2iid texts are not cut to the model's length here (the original cuts
 // them to model_max_length - 200 tokens); the trainer's max_length bounds every sample.
 // max_train_per_user keeps each user's last N training rows (and last N uid2hist items), so a
@@ -54,6 +55,7 @@
 
 #include "gavamoe/rec/labels.hpp"
 #include "gavamoe/rec/sequence_dataset.hpp"
+#include "gavamoe/text/chat_template.hpp"
 
 namespace gavamoe {
 
@@ -75,10 +77,15 @@ struct AlignSample {
   // The question of each variant: one slot, or two for the two-slot tasks; empty when the
   // variant has no such task.
   std::array<std::vector<std::string>, kAlignVariants> question;
+  // type "sharegpt" (general_instructions.hpp): the conversation, the same in every variant.
+  std::vector<ChatMessage> conversation;
 
-  bool in(AlignVariant variant) const { return !question[static_cast<int>(variant)].empty(); }
+  bool in(AlignVariant variant) const {
+    return !conversation.empty() || !question[static_cast<int>(variant)].empty();
+  }
   // The original's sample dict: uid (user tasks), iid, question (a string, or a pair), answer,
-  // template {"USER", "ASSISTANT": "{0}"}, type, and target / topk where the task has them.
+  // template {"USER", "ASSISTANT": "{0}"}, type, and target / topk where the task has them; a
+  // conversation is {"type": "sharegpt", "iid": 0, "conversation": [{"role", "content"}, ...]}.
   nlohmann::json to_json(AlignVariant variant) const;
 };
 

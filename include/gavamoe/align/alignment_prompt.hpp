@@ -13,6 +13,12 @@
 // embedding table and can never be generated. The prompt is never cut: the answer is truncated
 // to fit max_length with END kept, and a sample whose prompt alone (plus END) does not fit
 // gives no example.
+// A conversation (type "sharegpt", general_instructions.hpp) is every turn rendered by the
+// template, each assistant turn's answer (stripped) followed by END and trained on, the template's
+// text between turns (what it writes after END, then the next user turn and the assistant's
+// opening) not: [BOS] turn1 answer1 END between answer2 END ... (the original masks every user
+// turn). It is cut after the last assistant turn that fits max_length (truncated within it when
+// the first does not fit whole); no example when the first user turn alone does not fit.
 #pragma once
 
 #include <cstdint>
@@ -21,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "gavamoe/text/chat_template.hpp"
 #include "gavamoe/text/tokenizer.hpp"
 
 namespace gavamoe {
@@ -35,7 +42,8 @@ struct AlignQuery {
   std::string user_template;
   std::vector<std::string> question;  // the template's slots
   std::string answer;
-  double score = 0;  // uidiid2explan: the recommender's score of (uid, target)
+  double score = 0;                       // uidiid2explan: the recommender's score of (uid, target)
+  std::vector<ChatMessage> conversation;  // "sharegpt": user, assistant, user, assistant, ...
 
   // Errors name `where` ("hybrid_valid.json: sample 12") and the key.
   static AlignQuery from_json(const nlohmann::json& j, const std::string& where);
@@ -66,10 +74,14 @@ AlignPromptOptions align_prompt_options(const Tokenizer& tokenizer,
 
 struct AlignExample {
   std::vector<int> ids;       // [BOS] prompt [answer END]
-  int64_t prompt_length = 0;  // ids[0, prompt_length): the prompt
-  bool has_user = false;      // the prompt holds <user>
-  int64_t item_slots = 0;     // number of <item> in the prompt
+  int64_t prompt_length = 0;  // ids[0, prompt_length): the prompt (a conversation's first turn)
+  // The trained spans [begin, end) of ids: each answer with its END (one, from prompt_length to
+  // the end, but for conversations); empty for a prompt alone.
+  std::vector<std::pair<int64_t, int64_t>> answers;
+  bool has_user = false;   // the prompt holds <user>
+  int64_t item_slots = 0;  // number of <item> in the prompt
   bool answer_truncated = false;
+  int64_t trained_tokens() const;
 };
 
 // The prompt only (inference), or prompt + answer + END (training). std::nullopt when the

@@ -22,7 +22,9 @@ fail() { echo "gpu-check: $1" >&2; exit "${2:-1}"; }
 peak=""
 while (($#)); do
   case "$1" in
-    --peak-tflops) peak="${2:?--peak-tflops needs a value}"; shift 2 ;;
+    --peak-tflops)
+      [[ $# -ge 2 && "$2" =~ ^[0-9]+([.][0-9]+)?$ ]] || fail "--peak-tflops needs a number (TFLOP/s)" 2
+      peak="$2"; shift 2 ;;
     *) fail "unknown argument '$1' (usage: scripts/gpu-check.sh [--peak-tflops X])" 2 ;;
   esac
 done
@@ -60,15 +62,19 @@ build_seconds=$((SECONDS - start))
 
 # The CUDA tests; a skip means LibTorch saw no GPU, which fails the check, except the NCCL
 # `train` test on a machine with one GPU.
+# run_tests prints the result line of each test (it runs in a subshell: failures show in the
+# lines, and a binary that exits non-zero says so).
 status=0
 run_tests() {
-  local binary="$1" filter="$2" log="$BUILD/$1.log"
-  "$BUILD/tests/$binary" --gtest_filter="$filter" >"$log" 2>&1 || status=1
+  local binary="$1" filter="$2" log="$BUILD/$1.log" code=0
+  "$BUILD/tests/$binary" --gtest_filter="$filter" >"$log" 2>&1 || code=$?
   grep -E '^\[ +(OK|FAILED|SKIPPED) +\] [A-Za-z]+\.[A-Za-z]+' "$log" | sed 's/ (.*//' | sort -u
+  ((code == 0)) || echo "$binary FAILED with exit code $code (log: $log)"
 }
 tests="$(run_tests test_infer 'Generation.CudaFollowsCpu'
   run_tests test_train 'TrainCli.CudaRunMatchesCpuRun:TrainCli.NcclRankPerGpuMatchesOneGpuProcess:DataParallel.NcclSumsAndBroadcastsWithOneRankPerGpu')"
 echo "$tests" >&2
+if grep -q FAILED <<<"$tests"; then status=1; fi
 skipped="$(grep SKIPPED <<<"$tests" | grep -v 'NcclRankPerGpu' || true)"
 if [[ -n "$skipped" ]]; then status=1; echo "gpu-check: CUDA tests skipped: is the GPU visible to LibTorch?" >&2; fi
 if ((gpu_count < 2)); then

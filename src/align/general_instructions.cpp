@@ -67,15 +67,15 @@ std::pair<int64_t, int64_t> mix_general_instructions(AlignData& data,
                                                      const GeneralInstructions& general,
                                                      double ratio, uint64_t seed) {
   if (!(ratio >= 0)) throw Error("align data: --general-ratio must be 0 or more");
-  std::vector<size_t> order(general.conversations.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  Rng rng(seed);
-  for (size_t k = order.size(); k > 1; --k) std::swap(order[k - 1], order[uniform_below(rng, k)]);
   const auto wanted = [&](size_t samples) {
     return static_cast<size_t>(std::llround(ratio * static_cast<double>(samples)));
   };
-  const size_t train = std::min(order.size(), wanted(data.train.size()));
-  const size_t valid = std::min(order.size() - train, wanted(data.valid.size()));
+  const size_t available = general.conversations.size();
+  const size_t train = std::min(available, wanted(data.train.size()));
+  const size_t valid = std::min(available - train, wanted(data.valid.size()));
+  Rng rng(seed);
+  const std::vector<int64_t> order =
+      draw_distinct(rng, static_cast<int64_t>(available), static_cast<int64_t>(train + valid));
   for (size_t k = 0; k < train + valid; ++k) {
     AlignSample s;
     s.type = "sharegpt";

@@ -8,10 +8,11 @@
 // user's is dropped; a conversation is kept when it then has at least 2 turns, strictly
 // alternating user / assistant, none empty; a trailing user turn is dropped. (Its token limit on
 // the first user turn is applied at training time, where a sample whose first turn does not fit
-// train.max_length is skipped.)
-// Mixing: the kept conversations are shuffled with the seed; the first round(ratio x training
-// samples) go to every variant's training file and the next round(ratio x validation samples)
-// to the validation files (the original: 10,000 and 1,000), type "sharegpt".
+// align.max_length is skipped.)
+// Mixing: round(ratio x training samples) + round(ratio x validation samples) of the kept
+// conversations (fewer when the file runs out) are drawn distinct in a seeded order; the first
+// go to every variant's training file, the rest to the validation files (the original: 10,000
+// and 1,000), type "sharegpt".
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,8 @@
 // SwiGLU feed-forward block of a Llama layer.
 #include "gavamoe/model/feed_forward.hpp"
 
+#include "gavamoe/model/few_rows_linear.hpp"
+
 namespace gavamoe {
 
 namespace nn = torch::nn;
@@ -15,7 +17,8 @@ MlpImpl::MlpImpl(int64_t hidden_size, int64_t intermediate_size)
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& hidden, const Routing&) {
-  return down_proj(torch::silu(gate_proj(hidden)) * up_proj(hidden));
+  return few_rows_linear(down_proj, torch::silu(few_rows_linear(gate_proj, hidden)) *
+                                        few_rows_linear(up_proj, hidden));
 }
 
 }  // namespace gavamoe

@@ -5,6 +5,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include "gavamoe/model/activation_checkpoint.hpp"
+#include "gavamoe/model/few_rows_linear.hpp"
 
 namespace gavamoe {
 
@@ -65,7 +66,7 @@ namespace {
 
 // The projection through its adapter when there is one.
 torch::Tensor project(nn::Linear& base, LoraLinear& lora, const torch::Tensor& x) {
-  return lora ? lora(x) : base(x);
+  return lora ? lora(x) : few_rows_linear(base, x);
 }
 
 }  // namespace
@@ -212,7 +213,7 @@ torch::Tensor LlamaImpl::hidden(const torch::Tensor& embeddings, const torch::Te
 }
 
 torch::Tensor LlamaImpl::head(const torch::Tensor& hidden) {
-  return lm_head ? lm_head(hidden) : torch::matmul(hidden, embed_tokens->weight.t());
+  return lm_head ? few_rows_linear(lm_head, hidden) : few_rows_linear(hidden, embed_tokens->weight);
 }
 
 torch::Tensor LlamaImpl::forward(const torch::Tensor& ids) {

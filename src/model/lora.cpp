@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/model/few_rows_linear.hpp"
 
 namespace gavamoe {
 
@@ -31,11 +32,12 @@ LoraLinearImpl::LoraLinearImpl(nn::Linear base, const LoraOptions& options) {
 
 torch::Tensor LoraLinearImpl::forward(const torch::Tensor& x) {
   const auto adapter_dtype = lora_A->weight.scalar_type();
-  if (x.scalar_type() == adapter_dtype) return base_layer(x) + lora_B(lora_A(dropout(x))) * scaling;
+  if (x.scalar_type() == adapter_dtype)
+    return few_rows_linear(base_layer, x) + lora_B(lora_A(dropout(x))) * scaling;
   // A base in another dtype (a bfloat16 base with float32 adapters): the adapter path runs in
   // its own dtype and its output is added in the base's.
   const torch::Tensor delta = lora_B(lora_A(dropout(x.to(adapter_dtype)))) * scaling;
-  return base_layer(x) + delta.to(x.scalar_type());
+  return few_rows_linear(base_layer, x) + delta.to(x.scalar_type());
 }
 
 torch::Tensor LoraLinearImpl::merge() const {

@@ -16,6 +16,7 @@
 #include "gavamoe/rec/rec_run.hpp"
 #include "gavamoe/rec/sampling.hpp"
 #include "gavamoe/text/bpe_tokenizer.hpp"
+#include "gavamoe/train/data_parallel.hpp"
 #include "gavamoe/train/device.hpp"
 #include "gavamoe/train/training_loop.hpp"
 
@@ -83,7 +84,8 @@ json count_by_type(const std::vector<AlignQuery>& queries) {
 }
 
 json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resume,
-           const std::function<void()>& on_run_folder) {
+           const std::function<void()>& on_run_folder, DataParallel* parallel) {
+  const bool is_main = !parallel || parallel->is_main();
   AlignTrainOptions o = o_in;
   AlignRunInfo info;
   if (resume) {
@@ -96,7 +98,8 @@ json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resum
     o.max_length = info.max_length;
   }
   const AlignDataFolder folder = read_align_data_folder(o.data, o.variant, o.rec_run);
-  const torch::Device device = resolve_device(o.device, "align.device");
+  const torch::Device device =
+      parallel ? parallel->device() : resolve_device(o.device, "align.device");
   const RecRun rec = load_rec_run(folder.rec_run, device);
   check_pipeline(folder, rec.model);
   const SequenceDataset data = read_sequence_folder(folder.sequences);
@@ -130,12 +133,14 @@ json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resum
   Surrogate model(base.model, info.options, info.user_id, info.item_id, o.seed);
   model->to(device);
   const int64_t trainable = model->trainable_count();
-  if (!resume) {
-    make_dirs(run_dir);
-    save_hf_tokenizer(*base.tokenizer, run_dir);
-    write_file_atomic(run_dir + "/" + kAlignRunFile, info.to_json().dump(2) + "\n");
+  if (is_main) {
+    if (!resume) {
+      make_dirs(run_dir);
+      save_hf_tokenizer(*base.tokenizer, run_dir);
+      write_file_atomic(run_dir + "/" + kAlignRunFile, info.to_json().dump(2) + "\n");
+    }
+    on_run_folder();
   }
-  on_run_folder();
   log::info(
       "align train: variant %s on %s, %zu training samples (%lld skipped as too long), %zu "
       "validation samples, %lld trainable parameters, device %s",
@@ -151,10 +156,11 @@ json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resum
                     {"train_by_type", count_by_type(train_queries)},
                     {"valid", valid_examples.examples.size()}}},
                   {"device", device.str()},
+                  {"ranks", parallel ? parallel->world_size() : 1},
                   {"seed", o.seed}};
   if (o.variant == "none") {
     metrics["epochs_run"] = 0;
-    write_file_atomic(run_dir + "/metrics.json", metrics.dump(2) + "\n");
+    if (is_main) write_file_atomic(run_dir + "/metrics.json", metrics.dump(2) + "\n");
     return metrics;
   }
 
@@ -179,12 +185,13 @@ json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resum
   loop.checkpoint_every = o.checkpoint_every;
   loop.seed = o.seed;
   loop.stop_after_steps = o.stop_after_steps;
-  const TrainingResult result = run_training(*model, task, loop, run_dir, resume);
+  const TrainingResult result = run_training(*model, task, loop, run_dir, resume, parallel);
   if (result.stopped) return {{"stopped", true}};
 
   std::map<std::string, torch::Tensor> weights;
   for (const auto& [name, p] : model->trainable_parameters()) weights[name] = p.detach();
-  write_safetensors(run_dir + "/" + kSurrogateFile, weights, {{"format", "gavamoe-align"}});
+  if (is_main)
+    write_safetensors(run_dir + "/" + kSurrogateFile, weights, {{"format", "gavamoe-align"}});
   const double train_seconds =
       std::accumulate(result.epoch_seconds.begin(), result.epoch_seconds.end(), 0.0);
   metrics["best_epoch"] = result.best_epoch;
@@ -195,7 +202,7 @@ json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resum
   metrics["epoch_seconds"] = result.epoch_seconds;
   metrics["train_seconds"] = train_seconds;
   metrics["validation_seconds"] = result.validation_seconds;
-  write_file_atomic(run_dir + "/metrics.json", metrics.dump(2) + "\n");
+  if (is_main) write_file_atomic(run_dir + "/metrics.json", metrics.dump(2) + "\n");
   return metrics;
 }
 
@@ -229,11 +236,11 @@ AlignTrainOptions AlignTrainOptions::from_config(const RunConfig& config, uint64
 }
 
 json train_surrogate(const AlignTrainOptions& options, const std::string& run_dir, bool resume,
-                     const std::function<void()>& on_run_folder) {
-  if (!resume) return train(options, run_dir, false, on_run_folder);
+                     const std::function<void()>& on_run_folder, DataParallel* parallel) {
+  if (!resume) return train(options, run_dir, false, on_run_folder, parallel);
   AlignTrainOptions effective = options;
   effective.seed = checkpoint_seed(run_dir, options.seed);
-  return train(effective, run_dir, true, on_run_folder);
+  return train(effective, run_dir, true, on_run_folder, parallel);
 }
 
 }  // namespace gavamoe

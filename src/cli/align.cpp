@@ -7,9 +7,9 @@
 // a user's chat data mixed in (align/general_instructions.hpp).
 //
 //   gavamoe align train --data ALIGN_DIR --variant V --out RUN [--rec RUN] [--base-model M]
-//                       [--config F] [--set align.k=v]      |  --resume RUN
+//                       [--config F] [--set align.k=v] [--nproc N]  |  --resume RUN [--nproc N]
 // trains the surrogate of variant V (align/align_trainer.hpp); V none writes a run of the
-// plain base model, the baseline.
+// plain base model, the baseline. --nproc N: N data-parallel worker processes (command.hpp).
 //
 //   gavamoe align eval --run RUN [--tasks T1,T2] [--max-samples N] [--max-new-tokens N]
 // scores the run on its variant's validation samples (align/align_eval.hpp) and prints the
@@ -36,6 +36,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/rec/rec_run.hpp"
+#include "gavamoe/train/data_parallel.hpp"
 
 namespace gavamoe::cli {
 namespace {
@@ -110,10 +111,12 @@ struct AlignTrainArgs {
   std::string base_model;
   std::string out;
   std::string resume;
+  int nproc = 1;
 };
 
 void run_align_train(const AlignTrainArgs& args, const CommonOptions& common) {
-  RunConfig config = setup_run(common);
+  if (run_as_launcher("align train", args.nproc, common)) return;
+  RunConfig config = setup_worker_run(common);
   const bool resume = !args.resume.empty();
   const std::string run_dir = resume ? args.resume : args.out;
   if (resume) {
@@ -132,13 +135,17 @@ void run_align_train(const AlignTrainArgs& args, const CommonOptions& common) {
   options.variant = args.variant;
   options.data = args.data;
   options.rec_run = args.rec;
-  const nlohmann::json metrics = train_surrogate(options, run_dir, resume, [&] {
-    remove_stale_temporaries(run_dir);
-    if (!resume) config.write(run_dir + "/config.json");
-    log::set_file(run_dir + "/train.log");
-  });
+  const std::unique_ptr<DataParallel> parallel = join_workers(options.device, "align.device");
+  const nlohmann::json metrics = train_surrogate(
+      options, run_dir, resume,
+      [&] {
+        remove_stale_temporaries(run_dir);
+        if (!resume) config.write(run_dir + "/config.json");
+        log::set_file(run_dir + "/train.log");
+      },
+      parallel.get());
   log::set_file("");
-  if (metrics.value("stopped", false)) return;
+  if (metrics.value("stopped", false) || !is_main_worker()) return;
   std::printf("variant               %s\n", metrics.at("variant").get<std::string>().c_str());
   std::printf("trainable parameters  %lld\n",
               static_cast<long long>(metrics.at("trainable_parameters").get<int64_t>()));
@@ -171,6 +178,7 @@ void register_align_train(CLI::App* align, CommonOptions& common) {
       ->excludes(rec)
       ->excludes(base)
       ->excludes(out);
+  add_nproc_option(command, args->nproc);
   add_common_options(command, common);
   command->callback([args, &common] { run_align_train(*args, common); });
 }

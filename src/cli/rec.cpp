@@ -1,7 +1,9 @@
 // gavamoe rec: the target recommenders of RecExplainer.
 //
 //   gavamoe rec train --model sasrec|mf --data SEQ_DIR --out RUN [--config F] [--set rec.k=v]
-//   gavamoe rec train --resume RUN          (continues a killed run from its checkpoint)
+//                     [--nproc N]
+//   gavamoe rec train --resume RUN [--nproc N]   (continues a killed run from its checkpoint)
+// (--nproc N: N data-parallel worker processes, command.hpp)
 //   gavamoe rec eval  --run RUN [--subset test|validation] [--json]   (rec_eval.cpp)
 //   gavamoe rec label --run RUN --out DIR [--times N]                 (rec_eval.cpp)
 #include <cstdio>
@@ -16,6 +18,7 @@
 #include "gavamoe/rec/rec_run.hpp"
 #include "gavamoe/rec/rec_trainer.hpp"
 #include "gavamoe/rec/sequence_dataset.hpp"
+#include "gavamoe/train/data_parallel.hpp"
 
 namespace gavamoe::cli {
 
@@ -29,6 +32,7 @@ struct RecTrainArgs {
   std::string data;
   std::string out;
   std::string resume;
+  int nproc = 1;
 };
 
 void print_summary(const nlohmann::json& metrics, const std::string& run_dir) {
@@ -54,7 +58,8 @@ void print_summary(const nlohmann::json& metrics, const std::string& run_dir) {
 }
 
 void run_rec_train(const RecTrainArgs& args, const CommonOptions& common) {
-  RunConfig config = setup_run(common);
+  if (run_as_launcher("rec train", args.nproc, common)) return;
+  RunConfig config = setup_worker_run(common);
   const bool resume = !args.resume.empty();
   std::string run_dir = args.out;
   std::string data_path;
@@ -78,14 +83,18 @@ void run_rec_train(const RecTrainArgs& args, const CommonOptions& common) {
   const auto options = RecTrainOptions::from_config(config, "", common.seed);
   const SequenceDataset data = read_sequence_folder(data_path);
   check_recommender_run(data, options);
-  make_dirs(run_dir);
-  remove_stale_temporaries(run_dir);
-  if (!resume) config.write(run_dir + "/config.json");
-  log::set_file(run_dir + "/train.log");
-  const auto metrics = resume ? resume_recommender(data, options, run_dir)
-                              : train_recommender(data, options, run_dir);
+  const std::unique_ptr<DataParallel> parallel = join_workers(options.device, "rec.device");
+  const bool is_main = is_main_worker();
+  if (is_main) {
+    make_dirs(run_dir);
+    remove_stale_temporaries(run_dir);
+    if (!resume) config.write(run_dir + "/config.json");
+    log::set_file(run_dir + "/train.log");
+  }
+  const auto metrics = resume ? resume_recommender(data, options, run_dir, parallel.get())
+                              : train_recommender(data, options, run_dir, parallel.get());
   log::set_file("");
-  print_summary(metrics, run_dir);
+  if (is_main) print_summary(metrics, run_dir);
 }
 
 void register_rec_train(CLI::App* rec, CommonOptions& common) {
@@ -99,6 +108,7 @@ void register_rec_train(CLI::App* rec, CommonOptions& common) {
       ->excludes(model)
       ->excludes(data)
       ->excludes(out);
+  add_nproc_option(command, args->nproc);
   add_common_options(command, common);
   command->callback([args, &common] { run_rec_train(*args, common); });
 }

@@ -7,11 +7,8 @@
 // Without --base-model or --scratch the base is train.model_config, from scratch. --nproc N
 // starts N data-parallel worker processes on this machine (gloo, or NCCL on CUDA); a launcher
 // such as torchrun that sets RANK and WORLD_SIZE works too. Rank 0 alone writes.
-#include <ATen/Parallel.h>
-
 #include <cstdio>
 #include <memory>
-#include <thread>
 
 #include "gavamoe/cli/command.hpp"
 #include "gavamoe/core/atomic_file.hpp"
@@ -20,7 +17,6 @@
 #include "gavamoe/data/data_check.hpp"
 #include "gavamoe/data/dataset.hpp"
 #include "gavamoe/train/data_parallel.hpp"
-#include "gavamoe/train/device.hpp"
 #include "gavamoe/train/explainer_trainer.hpp"
 
 namespace gavamoe::cli {
@@ -37,20 +33,6 @@ struct TrainArgs {
   std::string resume;
   int nproc = 1;
 };
-
-// The command line without "--nproc N" / "--nproc=N": what each worker runs.
-std::vector<std::string> worker_argv(const std::vector<std::string>& argv) {
-  std::vector<std::string> kept;
-  for (size_t k = 0; k < argv.size(); ++k) {
-    if (argv[k] == "--nproc") {
-      ++k;
-      continue;
-    }
-    if (argv[k].rfind("--nproc=", 0) == 0) continue;
-    kept.push_back(argv[k]);
-  }
-  return kept;
-}
 
 void print_summary(const nlohmann::json& metrics, const std::string& run_dir) {
   if (metrics.value("stopped", false)) return;
@@ -74,22 +56,9 @@ void print_summary(const nlohmann::json& metrics, const std::string& run_dir) {
 }
 
 void run_train(const TrainArgs& args, const CommonOptions& common) {
+  if (run_as_launcher("train", args.nproc, common)) return;
   const ParallelEnvironment env = ParallelEnvironment::from_environment();
-  if (args.nproc > 1 && env.world_size == 1) {
-    const int code = run_local_workers(args.nproc, worker_argv(common.argv));
-    if (code != 0)
-      throw Error("train --nproc " + std::to_string(args.nproc) + ": a worker failed (exit code " +
-                  std::to_string(code) + ")");
-    return;
-  }
-  RunConfig config = setup_run(common);
-  if (env.world_size > 1) {
-    // Share the cores among the local workers; only rank 0 reports.
-    if (common.threads == 0)
-      at::set_num_threads(
-          std::max(1, static_cast<int>(std::thread::hardware_concurrency()) / env.world_size));
-    if (env.rank != 0) log::set_level(log::Level::warn);
-  }
+  RunConfig config = setup_worker_run(common);
   const bool resume = !args.resume.empty();
   std::string run_dir = args.out;
   ExplainerSources sources;
@@ -125,11 +94,7 @@ void run_train(const TrainArgs& args, const CommonOptions& common) {
   if (!resume)
     check_new_explainer_run(data, sources, options, env.world_size > 1 ? env.local_rank : 0);
 
-  std::unique_ptr<DataParallel> parallel;
-  if (env.world_size > 1) {
-    const bool cuda = resolve_device(options.device, "train.device", env.local_rank).is_cuda();
-    parallel = std::make_unique<DataParallel>(env, cuda ? "nccl" : "gloo");
-  }
+  const std::unique_ptr<DataParallel> parallel = join_workers(options.device, "train.device");
   if (env.rank == 0) {
     make_dirs(run_dir);
     remove_stale_temporaries(run_dir);
@@ -173,8 +138,7 @@ void register_train(CLI::App& root, CommonOptions& common) {
       ->excludes(scratch)
       ->excludes(tokenizer)
       ->excludes(out);
-  command->add_option("--nproc", args->nproc, "Data-parallel worker processes on this machine")
-      ->check(integer_at_least(1));
+  add_nproc_option(command, args->nproc);
   add_common_options(command, common);
   command->callback([args, &common] { run_train(*args, common); });
 }

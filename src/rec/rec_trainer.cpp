@@ -17,6 +17,7 @@
 #include "gavamoe/rec/rec_run.hpp"
 #include "gavamoe/rec/sasrec.hpp"
 #include "gavamoe/rec/sequence_check.hpp"
+#include "gavamoe/train/data_parallel.hpp"
 #include "gavamoe/train/device.hpp"
 #include "gavamoe/train/training_loop.hpp"
 
@@ -144,7 +145,8 @@ MemoryEstimate training_memory(const json& info, const RecTrainOptions& o,
 }
 
 json train(const SequenceDataset& data, const RecTrainOptions& o, const std::string& run_dir,
-           bool resume) {
+           bool resume, DataParallel* parallel) {
+  const bool is_main = !parallel || parallel->is_main();
   const std::string info_path = run_dir + "/" + kRecRunFile;
   json info;
   if (resume) {
@@ -165,14 +167,15 @@ json train(const SequenceDataset& data, const RecTrainOptions& o, const std::str
     log::warn("rec train: %lld user(s) with a single item have no target and are skipped",
               static_cast<long long>(split.skipped_users));
   if (split.validation.empty()) throw file_error(data.path, "no user has a validation target");
-  const torch::Device device = resolve_device(o.device, "rec.device");
+  const torch::Device device =
+      parallel ? parallel->device() : resolve_device(o.device, "rec.device");
   require_memory("rec train: " + o.model + " on " + data.path, training_memory(info, o, info_path),
                  device);
   torch::manual_seed(o.seed);
   RecommenderPtr model = make_recommender(info, info_path);
   init_recommender(*model, o.init_std);
   model->to(device);
-  if (!resume) {
+  if (!resume && is_main) {
     make_dirs(run_dir);
     write_file_atomic(info_path, info.dump(2) + "\n");
   }
@@ -200,13 +203,14 @@ json train(const SequenceDataset& data, const RecTrainOptions& o, const std::str
   loop.checkpoint_every = o.checkpoint_every;
   loop.seed = o.seed;
   loop.stop_after_steps = o.stop_after_steps;
-  const TrainingResult result = run_training(*model, task, loop, run_dir, resume);
+  const TrainingResult result = run_training(*model, task, loop, run_dir, resume, parallel);
   if (result.stopped) return {{"stopped", true}};
 
   std::map<std::string, torch::Tensor> weights;
   for (const auto& item : model->named_parameters(/*recurse=*/true))
     weights[item.key()] = item.value().detach();
-  write_safetensors(run_dir + "/" + kRecModelFile, weights, {{"format", "gavamoe-rec"}});
+  if (is_main)
+    write_safetensors(run_dir + "/" + kRecModelFile, weights, {{"format", "gavamoe-rec"}});
   const double train_seconds =
       std::accumulate(result.epoch_seconds.begin(), result.epoch_seconds.end(), 0.0);
   const json metrics = {
@@ -229,8 +233,9 @@ json train(const SequenceDataset& data, const RecTrainOptions& o, const std::str
         {"test", split.test.size()}}},
       {"skipped_users", split.skipped_users},
       {"device", device.str()},
+      {"ranks", parallel ? parallel->world_size() : 1},
       {"seed", o.seed}};
-  write_file_atomic(run_dir + "/metrics.json", metrics.dump(2) + "\n");
+  if (is_main) write_file_atomic(run_dir + "/metrics.json", metrics.dump(2) + "\n");
   return metrics;
 }
 
@@ -285,15 +290,15 @@ void check_recommender_run(const SequenceDataset& data, const RecTrainOptions& o
 }
 
 json train_recommender(const SequenceDataset& data, const RecTrainOptions& options,
-                       const std::string& run_dir) {
-  return train(data, options, run_dir, false);
+                       const std::string& run_dir, DataParallel* parallel) {
+  return train(data, options, run_dir, false, parallel);
 }
 
 json resume_recommender(const SequenceDataset& data, const RecTrainOptions& options,
-                        const std::string& run_dir) {
+                        const std::string& run_dir, DataParallel* parallel) {
   RecTrainOptions effective = options;
   effective.seed = checkpoint_seed(run_dir, options.seed);
-  return train(data, effective, run_dir, true);
+  return train(data, effective, run_dir, true, parallel);
 }
 
 }  // namespace gavamoe

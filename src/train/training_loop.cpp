@@ -21,6 +21,7 @@
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/core/progress.hpp"
 #include "gavamoe/model/safetensors.hpp"
+#include "gavamoe/train/data_parallel.hpp"
 #include "gavamoe/train/lr_schedule.hpp"
 #include "gavamoe/train/seed_mix.hpp"
 
@@ -57,8 +58,8 @@ Weights load_weights(const std::string& path) {
 class TrainingRun {
  public:
   TrainingRun(torch::nn::Module& model, TrainingTask& task, const TrainingLoopOptions& options,
-              std::string run_dir)
-      : model_(model), task_(task), o_(options), dir_(std::move(run_dir)) {
+              std::string run_dir, DataParallel* parallel)
+      : model_(model), task_(task), o_(options), dir_(std::move(run_dir)), dp_(parallel) {
     if (o_.batch_size < 1 || o_.grad_accum < 1 || o_.epochs < 0 || o_.patience < 1 ||
         o_.log_every < 1 || o_.checkpoint_every < 0 || o_.warmup_steps < 0)
       throw Error(o_.name +
@@ -94,8 +95,12 @@ class TrainingRun {
     if (resume) {
       load_checkpoint();
     } else {
-      make_dirs(dir_);
-      write_file_atomic(dir_ + "/" + kLogName, "");
+      // The ranks start from rank 0's weights, whatever each one initialised.
+      if (dp_) dp_->broadcast(params_);
+      if (is_main()) {
+        make_dirs(dir_);
+        write_file_atomic(dir_ + "/" + kLogName, "");
+      }
     }
     TrainingResult result;
     if (o_.validate_first && validations_ == 0) {
@@ -130,6 +135,20 @@ class TrainingRun {
   }
 
  private:
+  bool is_main() const { return !dp_ || dp_->is_main(); }
+  int rank() const { return dp_ ? dp_->rank() : 0; }
+  int world() const { return dp_ ? dp_->world_size() : 1; }
+  void barrier() {
+    if (dp_) dp_->barrier();
+  }
+  // Sums `value` over the ranks (itself for one process).
+  double sum_over_ranks(double value) {
+    if (!dp_) return value;
+    std::vector<double> values = {value};
+    dp_->all_reduce_sum(values);
+    return values[0];
+  }
+
   // ---- training ----
 
   std::vector<int64_t> epoch_order(int64_t epoch) const {
@@ -139,15 +158,26 @@ class TrainingRun {
     return order;
   }
 
+  // This rank's share of micro-batch `micro` of `order`.
+  std::vector<int64_t> rank_share(const std::vector<int64_t>& order, int64_t micro) const {
+    const auto n = static_cast<int64_t>(order.size());
+    const int64_t begin = micro * o_.batch_size;
+    const int64_t size = std::min(n, begin + o_.batch_size) - begin;
+    return {order.begin() + begin + size * rank() / world(),
+            order.begin() + begin + size * (rank() + 1) / world()};
+  }
+
   // One optimizer step (step_ of the run, position_ of the epoch); returns its mean loss.
   double train_step(const std::vector<int64_t>& order) {
     const int64_t first = position_ * o_.grad_accum;
     const int64_t last = std::min(micro_batches_, first + o_.grad_accum);
     const auto n = static_cast<int64_t>(order.size());
     const int64_t end = std::min(n, last * o_.batch_size);
+    // Every rank knows the whole order, so the step's global weight needs no exchange.
     double step_weight = 0;
     for (int64_t i = first * o_.batch_size; i < end; ++i) step_weight += task_.weight(order[i]);
     model_.train();
+    // Zeroed, never undefined: every parameter takes the same update on every rank.
     for (auto& p : params_) {
       if (p.grad().defined())
         p.mutable_grad().zero_();
@@ -156,15 +186,18 @@ class TrainingRun {
     }
     double loss_sum = 0;
     for (int64_t micro = first; micro < last; ++micro) {
-      const int64_t begin = micro * o_.batch_size;
-      const std::vector<int64_t> picks(order.begin() + begin,
-                                       order.begin() + std::min(n, begin + o_.batch_size));
-      const uint64_t seed = seed_mix(seed_mix(o_.seed, step_), micro);
+      const std::vector<int64_t> picks = rank_share(order, micro);
+      if (picks.empty()) continue;
+      // Rank 0 keeps the one-process seed, so a group of one is the plain run.
+      const uint64_t micro_seed = seed_mix(seed_mix(o_.seed, step_), micro);
+      const uint64_t seed = rank() == 0 ? micro_seed : seed_mix(micro_seed, rank());
       torch::manual_seed(seed);
       const torch::Tensor loss = task_.loss(picks, seed);
       (loss / step_weight).backward();
       loss_sum += loss.detach().to(torch::kDouble).item<double>();
     }
+    if (dp_) dp_->all_reduce_gradients(params_);
+    loss_sum = sum_over_ranks(loss_sum);
     if (!std::isfinite(loss_sum))
       throw Error(log::format(
           "%s: the loss is not finite at step %lld (epoch %lld); try a "
@@ -186,9 +219,11 @@ class TrainingRun {
   // Runs the rest of the current epoch; false when stop_after_steps ended the run.
   bool train_epoch() {
     const auto order = epoch_order(epoch_);
-    Progress progress(
-        log::format("%s epoch %lld", o_.name.c_str(), static_cast<long long>(epoch_ + 1)),
-        steps_per_epoch_, "step");
+    std::optional<Progress> progress;
+    if (is_main())
+      progress.emplace(
+          log::format("%s epoch %lld", o_.name.c_str(), static_cast<long long>(epoch_ + 1)),
+          steps_per_epoch_, "step");
     while (position_ < steps_per_epoch_) {
       const auto start = Clock::now();
       const double loss = train_step(order);
@@ -198,12 +233,12 @@ class TrainingRun {
       epoch_seconds_now_ += seconds;
       window_seconds_ += seconds;
       if (step_ % o_.log_every == 0) log_training();
-      progress.update(position_, loss);
+      if (progress) progress->update(position_, loss);
       const bool stop = o_.stop_after_steps > 0 && step_ == o_.stop_after_steps;
       if (stop || (o_.checkpoint_every > 0 && step_ % o_.checkpoint_every == 0)) save_checkpoint();
       if (stop) return false;
     }
-    progress.finish();
+    if (progress) progress->finish();
     epoch_seconds_.push_back(epoch_seconds_now_);
     epoch_seconds_now_ = 0;
     return true;
@@ -229,6 +264,8 @@ class TrainingRun {
       v = task_.validate();
       model_.train();
     }
+    // Rank 0's score decides for every rank (the others add 0).
+    v.score = sum_over_ranks(is_main() ? v.score : 0.0);
     validation_seconds_ += seconds_since(start);
     ++validations_;
     json line = {{"step", step_}, {"epoch", epoch_}, {"val", v.score}};
@@ -260,6 +297,7 @@ class TrainingRun {
 
   void append_log(const json& line) {
     log_.push_back(line);
+    if (!is_main()) return;
     std::ofstream out(dir_ + "/" + kLogName, std::ios::app);
     out << line.dump() << "\n";
     if (!out) throw file_error(dir_ + "/" + kLogName, "write failed");
@@ -279,8 +317,14 @@ class TrainingRun {
   }
 
   // Written into checkpoint.tmp, then swapped in whole: a kill at any moment leaves one
-  // complete checkpoint (checkpoint, or checkpoint.old during the swap).
+  // complete checkpoint (checkpoint, or checkpoint.old during the swap). Rank 0 writes; the
+  // others wait, so that no rank runs ahead of the last checkpoint.
   void save_checkpoint() {
+    if (is_main()) write_checkpoint();
+    barrier();
+  }
+
+  void write_checkpoint() {
     const fs::path dir(dir_), tmp = dir / "checkpoint.tmp", old = dir / "checkpoint.old";
     fs::remove_all(tmp);
     make_dirs(tmp.string());
@@ -301,6 +345,7 @@ class TrainingRun {
         {"epoch", epoch_},
         {"position", position_},
         {"steps_per_epoch", steps_per_epoch_},
+        {"ranks", world()},
         {"best_score", best_score_},
         {"best_epoch", best_epoch_},
         {"best_details", best_details_},
@@ -326,12 +371,13 @@ class TrainingRun {
     if (dir.empty()) throw file_error(dir_, "no checkpoint to resume from (checkpoint/state.json)");
     const std::string state_path = (dir / "state.json").string();
     const json state = read_json_file(state_path);
-    int64_t saved_steps_per_epoch = 0;
+    int64_t saved_steps_per_epoch = 0, saved_ranks = 1;
     try {
       step_ = state.at("step").get<int64_t>();
       epoch_ = state.at("epoch").get<int64_t>();
       position_ = state.at("position").get<int64_t>();
       saved_steps_per_epoch = state.at("steps_per_epoch").get<int64_t>();
+      saved_ranks = state.value("ranks", int64_t{1});  // checkpoints before data parallelism
       best_score_ = state.at("best_score").get<double>();
       best_epoch_ = state.at("best_epoch").get<int64_t>();
       best_details_ = state.at("best_details");
@@ -356,6 +402,12 @@ class TrainingRun {
                                        std::to_string(saved_steps_per_epoch) +
                                        " steps per epoch then, " +
                                        std::to_string(steps_per_epoch_) + " now)");
+    // Each rank's share and seeds depend on the world size: only the same one resumes exactly.
+    if (saved_ranks != world())
+      throw file_error(state_path, "checkpoint was written by " + std::to_string(saved_ranks) +
+                                       " process(es); resume it with --nproc " +
+                                       std::to_string(saved_ranks) + ", not " +
+                                       std::to_string(world()));
     const std::string weights_path = (dir / "weights.safetensors").string();
     const Weights weights = load_weights(weights_path);
     for (size_t k = 0; k < params_.size(); ++k) {
@@ -375,9 +427,13 @@ class TrainingRun {
       throw file_error(optimizer_path, "not a readable optimizer state of this model");
     }
     // Lines logged after the checkpoint by the killed run are dropped.
-    std::string text;
-    for (const auto& line : log_) text += line.dump() + "\n";
-    write_file_atomic(dir_ + "/" + kLogName, text);
+    if (is_main()) {
+      std::string text;
+      for (const auto& line : log_) text += line.dump() + "\n";
+      write_file_atomic(dir_ + "/" + kLogName, text);
+    }
+    // Every rank has read the checkpoint before rank 0 replaces it.
+    barrier();
     log::info("%s: resuming %s at step %lld (epoch %lld, step %lld of %lld)", o_.name.c_str(),
               dir_.c_str(), static_cast<long long>(step_), static_cast<long long>(epoch_ + 1),
               static_cast<long long>(position_), static_cast<long long>(steps_per_epoch_));
@@ -387,6 +443,7 @@ class TrainingRun {
   TrainingTask& task_;
   TrainingLoopOptions o_;
   std::string dir_;
+  DataParallel* dp_;  // nullptr: one process
   std::vector<std::string> names_;
   std::vector<torch::Tensor> params_;  // [P], trainable, in name order
   std::unique_ptr<torch::optim::AdamW> optimizer_;
@@ -417,8 +474,8 @@ class TrainingRun {
 
 TrainingResult run_training(torch::nn::Module& model, TrainingTask& task,
                             const TrainingLoopOptions& options, const std::string& run_dir,
-                            bool resume) {
-  TrainingRun run(model, task, options, run_dir);
+                            bool resume, DataParallel* parallel) {
+  TrainingRun run(model, task, options, run_dir, parallel);
   return run.run(resume);
 }
 

@@ -1,6 +1,7 @@
 // The commands end to end on tiny data: data import-movielens and data stats, rec train (and
 // --resume refusing --set), rec eval --json, rec label; wrong kinds of folders and bad input are
-// one-line errors with exit code 2 and no partial output.
+// one-line errors with exit code 2 and no partial output; rec train --nproc 2 takes one
+// process's steps.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,6 +9,7 @@
 
 #include "rec_fixtures.hpp"
 #include "test_util.hpp"
+#include "training_runs.hpp"
 
 namespace gavamoe {
 namespace {
@@ -125,6 +127,28 @@ TEST(RecCli, WrongFoldersAndBadInputAreOneLineErrors) {
             std::string::npos)
       << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+// --nproc 2 (gloo on the CPU) against one process with the same global batch: the same loss
+// curve, validation scores and weights. SASRec without dropout, so that nothing is drawn.
+TEST(RecCli, TwoProcessesMatchOneProcess) {
+  const std::string dir = test::scratch_dir();
+  tiny_movielens(dir + "/ml");
+  auto r =
+      test::run_gavamoe("data import-movielens --in " + dir + "/ml --out " + dir + "/seq", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string train = "rec train --model sasrec --data " + dir + "/seq " + kTiny +
+                            " --set rec.sasrec_batch_size=32 --set rec.log_every=1 --set "
+                            "rec.sasrec_hidden_dropout=0 --set rec.sasrec_attn_dropout=0";
+  r = test::run_gavamoe(train + " --out " + dir + "/one", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_gavamoe(train + " --out " + dir + "/two --nproc 2", dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // Rank 0 alone prints the summary.
+  ASSERT_NE(r.out.find("outputs in"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("outputs in"), r.out.rfind("outputs in")) << r.out;
+  EXPECT_EQ(nlohmann::json::parse(test::read_text(dir + "/two/metrics.json")).at("ranks"), 2);
+  test::expect_same_training(dir + "/one", dir + "/two", "model.safetensors", 1e-4);
 }
 
 }  // namespace

@@ -35,6 +35,7 @@
 #include "small_vae.hpp"
 #include "test_util.hpp"
 #include "text/tiny_bpe.hpp"
+#include "training_runs.hpp"
 
 namespace gavamoe {
 namespace {
@@ -124,28 +125,9 @@ ExplainerSources scratch_sources(const Fixture& f) {
   return s;
 }
 
-std::vector<json> log_lines(const std::string& run_dir) {
-  std::istringstream in(test::read_text(run_dir + "/train_log.jsonl"));
-  std::vector<json> lines;
-  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
-  return lines;
-}
-
-std::map<std::string, torch::Tensor> read_weights(const std::string& path) {
-  const SafetensorsReader reader(path);
-  std::map<std::string, torch::Tensor> weights;
-  for (const auto& name : reader.names()) weights[name] = reader.load(name);
-  return weights;
-}
-
-double max_difference(const std::string& a, const std::string& b) {
-  const auto wa = read_weights(a), wb = read_weights(b);
-  EXPECT_EQ(wa.size(), wb.size());
-  double worst = 0;
-  for (const auto& [name, t] : wa)
-    worst = std::max(worst, (t - wb.at(name)).abs().max().item<double>());
-  return worst;
-}
+using test::log_lines;
+using test::max_difference;
+using test::read_weights;
 
 TEST(LrSchedule, WarmupThenDecayByTheFormula) {
   // Written out by hand: warm-up 4 steps to 0.1, then 6 decay steps.

@@ -11,7 +11,8 @@
 // fixed sample of at most valid_samples validation samples (drawn once with the seed; the
 // whole set is what `align eval` measures), lower is better, with early stopping.
 // Variant none trains nothing: the run folder holds the base as it is, for `align eval` and
-// `align explain`, evaluated on the behaviour prompts.
+// `align explain`, evaluated on the behaviour prompts. With a data-parallel group every rank
+// trains (training_loop.hpp) on its group's device and rank 0 alone writes.
 // Shapes: B samples, T tokens, S item slots, D recommender width.
 #pragma once
 
@@ -22,6 +23,8 @@
 #include "gavamoe/core/config.hpp"
 
 namespace gavamoe {
+
+class DataParallel;
 
 struct AlignTrainOptions {
   std::string variant = "hybrid";  // behaviour | intention | hybrid | none
@@ -54,9 +57,10 @@ struct AlignTrainOptions {
 
 // Trains into `run_dir` (new, or the killed run's folder when `resume`); returns metrics.json.
 // Everything is read and checked before a new run folder is made, so bad input leaves none;
-// `on_run_folder` runs once the folder exists (the CLI writes config.json and opens train.log).
+// `on_run_folder` runs once the folder exists (the CLI writes config.json and opens train.log),
+// on rank 0 of `parallel`, this process's data-parallel group (nullptr: one process).
 nlohmann::json train_surrogate(
     const AlignTrainOptions& options, const std::string& run_dir, bool resume,
-    const std::function<void()>& on_run_folder = [] {});
+    const std::function<void()>& on_run_folder = [] {}, DataParallel* parallel = nullptr);
 
 }  // namespace gavamoe

@@ -7,11 +7,16 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "gavamoe/core/config.hpp"
 #include "gavamoe/data/dataset.hpp"
+
+namespace gavamoe {
+class DataParallel;
+}
 
 namespace gavamoe::cli {
 
@@ -43,6 +48,23 @@ void add_common_options(CLI::App* command, CommonOptions& common);
 
 // Applies log level, thread count and seed; returns the run config (--config then --set).
 RunConfig setup_run(const CommonOptions& common);
+
+// Data-parallel training commands (parallel_workers.cpp): `--nproc N` starts N worker
+// processes of the same command line on this machine; a launcher such as torchrun that sets
+// RANK and WORLD_SIZE works too. Rank 0 alone reports and writes.
+void add_nproc_option(CLI::App* command, int& nproc);
+// In the process started with --nproc N > 1 (no WORLD_SIZE yet): runs the N workers and
+// returns true once all have succeeded (a failure is an Error naming `command`); the caller is
+// then done. False in a worker or a single process: the caller trains.
+bool run_as_launcher(const std::string& command, int nproc, const CommonOptions& common);
+// setup_run; in a worker of a group also shares the cores among the local workers (unless
+// --threads is given) and leaves the reports below warnings to rank 0.
+RunConfig setup_worker_run(const CommonOptions& common);
+// Joins this worker's group (nullptr for one process): NCCL when `device` (config key `key`)
+// is a GPU for this rank's LOCAL_RANK, else gloo.
+std::unique_ptr<DataParallel> join_workers(const std::string& device, const std::string& key);
+// Rank 0 of the group, or a single process.
+bool is_main_worker();
 
 // --data and --split of a command that starts a run, into its config when given (split 0: not
 // given). data.path is made absolute, so the run's config.json names the dataset from anywhere.

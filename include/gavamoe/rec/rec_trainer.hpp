@@ -15,7 +15,8 @@
 // Defaults: the run config's "rec" section = UniRec's settings for RecExplainer.
 //
 // Outputs in RUN_DIR (the CLI adds config.json and train.log): rec.json and model.safetensors
-// (rec_run.hpp), train_log.jsonl, checkpoint/, metrics.json.
+// (rec_run.hpp), train_log.jsonl, checkpoint/, metrics.json. With a data-parallel group every
+// rank trains (training_loop.hpp) on its group's device and rank 0 alone writes.
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,8 @@
 #include "gavamoe/train/plateau_schedule.hpp"
 
 namespace gavamoe {
+
+class DataParallel;
 
 struct RecTrainOptions {
   std::string model = "sasrec";  // sasrec | mf
@@ -63,11 +66,12 @@ struct RecTrainOptions {
 // memory_estimate.hpp), for a command to call before it creates the run folder.
 void check_recommender_run(const SequenceDataset& data, const RecTrainOptions& options);
 // Trains a new run into run_dir (which must not hold one). Returns metrics.json's content
-// ({"stopped": true} when stop_after_steps ended it).
+// ({"stopped": true} when stop_after_steps ended it). `parallel`: this process's data-parallel
+// group (nullptr: one process).
 nlohmann::json train_recommender(const SequenceDataset& data, const RecTrainOptions& options,
-                                 const std::string& run_dir);
+                                 const std::string& run_dir, DataParallel* parallel = nullptr);
 // Continues the run in run_dir from its checkpoint (its seed is kept).
 nlohmann::json resume_recommender(const SequenceDataset& data, const RecTrainOptions& options,
-                                  const std::string& run_dir);
+                                  const std::string& run_dir, DataParallel* parallel = nullptr);
 
 }  // namespace gavamoe

@@ -27,8 +27,21 @@
 // validation. On the CPU a resumed run ends with bit-identical weights to an uninterrupted one.
 // When the loop returns, the model holds the best validation's weights.
 //
+// Data parallelism (a DataParallel group of W ranks; nullptr: one process): every rank holds
+// the whole task and shuffles the same order; rank r takes the contiguous share
+// [size r / W, size (r + 1) / W) of every micro-batch, divides its summed loss by the step's
+// global weight (every rank knows the whole order, so that needs no exchange), and the
+// gradients are summed over the ranks before clipping and the optimizer step. W ranks thus
+// take one process's step up to float summation order, and hold the same weights after every
+// step. Rank 0 keeps the one-process seed of each micro-batch and rank r > 0 mixes r into it,
+// so a group of one is the plain run. Validation: every rank validates the same data and rank
+// 0's score decides for all (it is shared with an all-reduce), so the ranks agree on the best
+// weights, the learning-rate cuts and the early stop without moving weights. Only rank 0
+// writes the log and the checkpoints (the others wait for it); a checkpoint records the world
+// size and resumes only with the same one.
+//
 // The gavamoe train explainer loop (explainer_trainer.cpp) predates this one and keeps its own
-// copy of the same design until it is ported onto it; data parallelism lives there for now.
+// copy of the same design until it is ported onto it.
 #pragma once
 
 #include <torch/torch.h>
@@ -40,6 +53,8 @@
 #include "gavamoe/train/plateau_schedule.hpp"
 
 namespace gavamoe {
+
+class DataParallel;
 
 struct Validation {
   double score = 0;        // the early-stopping metric
@@ -98,10 +113,11 @@ struct TrainingResult {
 
 // Trains `model` (its parameters that require gradients) on `task` with its run folder
 // `run_dir`; `resume` continues from the folder's checkpoint (an Error when there is none or it
-// does not fit the model and the task).
+// does not fit the model, the task or the world size). `parallel`: the data-parallel group
+// this process is a rank of (nullptr: one process); every rank calls run_training alike.
 TrainingResult run_training(torch::nn::Module& model, TrainingTask& task,
                             const TrainingLoopOptions& options, const std::string& run_dir,
-                            bool resume);
+                            bool resume, DataParallel* parallel = nullptr);
 
 // The seed a checkpointed run started with (a resumed run keeps it), or `fallback`.
 uint64_t checkpoint_seed(const std::string& run_dir, uint64_t fallback);

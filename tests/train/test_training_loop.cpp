@@ -1,0 +1,163 @@
+// The shared training loop (training_loop.hpp) on a real data-parallel gloo group: a 2-rank run
+// takes one process's steps, a killed 2-rank run resumes exactly, and a checkpoint refuses
+// another world size.
+//
+// The ranks are this test binary started again through run_local_workers, filtered to
+// TrainingLoopRank.Run, with the scenario and the run folder in environment variables; a rank
+// whose checks fail exits non-zero and the test sees that exit code.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <random>
+#include <string>
+
+#include "gavamoe/core/error.hpp"
+#include "gavamoe/model/safetensors.hpp"
+#include "gavamoe/train/data_parallel.hpp"
+#include "gavamoe/train/training_loop.hpp"
+#include "test_util.hpp"
+#include "training_runs.hpp"
+
+namespace gavamoe {
+namespace {
+
+constexpr const char* kScenarioVariable = "GAVAMOE_TEST_LOOP_SCENARIO";
+constexpr const char* kRunVariable = "GAVAMOE_TEST_LOOP_RUN";
+constexpr const char* kFinalWeights = "final.safetensors";
+
+// Weighted least squares of a linear model on fixed random points: the examples weigh 1, 2 or
+// 3, so a step's normaliser is not its example count, and nothing is random after the data.
+class LinearTask : public TrainingTask {
+ public:
+  explicit LinearTask(torch::nn::Linear& model) : model_(model) {
+    torch::manual_seed(11);
+    x_ = torch::randn({kTrain + kValid, 4});
+    y_ = x_.matmul(torch::tensor({1.0f, -2.0f, 0.5f, 3.0f})) +
+         0.1f * torch::randn({kTrain + kValid});
+  }
+  int64_t size() const override { return kTrain; }
+  double weight(int64_t example) const override { return 1.0 + example % 3; }
+  torch::Tensor loss(const std::vector<int64_t>& examples, uint64_t) override {
+    const auto rows = torch::tensor(examples, torch::kLong);
+    const auto weights = (rows % 3 + 1).to(torch::kFloat);
+    const auto error =
+        model_->forward(x_.index_select(0, rows)).squeeze(1) - y_.index_select(0, rows);
+    return (weights * error * error).sum();
+  }
+  Validation validate() override {
+    const auto error =
+        model_->forward(x_.narrow(0, kTrain, kValid)).squeeze(1) - y_.narrow(0, kTrain, kValid);
+    Validation v;
+    v.score = (error * error).mean().item<double>();
+    return v;
+  }
+
+ private:
+  static constexpr int64_t kTrain = 37, kValid = 16;  // 37: shares and micro-batches uneven
+  torch::nn::Linear& model_;
+  torch::Tensor x_, y_;
+};
+
+TrainingLoopOptions loop_options() {
+  TrainingLoopOptions o;
+  o.epochs = 3;
+  o.batch_size = 5;
+  o.grad_accum = 2;
+  o.lr = 0.05;
+  o.warmup_steps = 2;
+  o.schedule = "linear";
+  o.grad_clip = 2.0;
+  o.patience = 5;
+  o.higher_is_better = false;
+  o.log_every = 1;
+  o.seed = 3;
+  return o;
+}
+
+// Trains a fresh model into `run_dir` (or resumes it) and writes the final weights of this rank
+// to final.safetensors (rank r > 0: final<r>.safetensors).
+TrainingResult train_linear(const std::string& run_dir, bool resume, int64_t stop_after_steps,
+                            DataParallel* parallel) {
+  torch::set_num_threads(1);
+  torch::manual_seed(parallel ? 100 + parallel->rank() : 100);  // the broadcast evens this out
+  torch::nn::Linear model(4, 1);
+  LinearTask task(model);
+  TrainingLoopOptions o = loop_options();
+  o.stop_after_steps = stop_after_steps;
+  const TrainingResult result = run_training(*model, task, o, run_dir, resume, parallel);
+  std::map<std::string, torch::Tensor> weights;
+  for (const auto& item : model->named_parameters()) weights[item.key()] = item.value().detach();
+  const int rank = parallel ? parallel->rank() : 0;
+  write_safetensors(run_dir + "/" +
+                        (rank == 0 ? std::string(kFinalWeights)
+                                   : "final" + std::to_string(rank) + ".safetensors"),
+                    weights);
+  return result;
+}
+
+// Runs `scenario` in 2 ranks of this binary on `run_dir`; returns run_local_workers' exit code.
+int run_ranks(const std::string& scenario, const std::string& run_dir) {
+  setenv(kScenarioVariable, scenario.c_str(), 1);
+  setenv(kRunVariable, run_dir.c_str(), 1);
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const int code =
+      run_local_workers(2, {self, "--gtest_filter=TrainingLoopRank.Run", "--gtest_brief=1"});
+  unsetenv(kScenarioVariable);
+  unsetenv(kRunVariable);
+  return code;
+}
+
+TEST(TrainingLoopRank, Run) {
+  const char* scenario = std::getenv(kScenarioVariable);
+  if (!scenario)
+    GTEST_SKIP() << "one rank of the training loop's data-parallel tests; they start it";
+  const std::string name = scenario, run_dir = std::getenv(kRunVariable);
+  DataParallel group(ParallelEnvironment::from_environment(), "gloo", std::chrono::seconds(60));
+  const bool killed = name == "killed";
+  const TrainingResult result = train_linear(run_dir, name == "resume", killed ? 6 : 0, &group);
+  EXPECT_EQ(result.stopped, killed);
+  // Both ranks hold the same weights, bit for bit.
+  if (group.rank() == 1) {
+    group.barrier();  // rank 0 has written its final weights
+    EXPECT_EQ(test::max_difference(run_dir + "/" + kFinalWeights, run_dir + "/final1.safetensors"),
+              0.0);
+  } else {
+    group.barrier();
+  }
+}
+
+// Two ranks, each taking its share of every micro-batch, take one process's steps.
+TEST(TrainingLoop, TwoRanksTakeTheStepsOfOneProcess) {
+  const std::string dir = test::scratch_dir();
+  const TrainingResult one = train_linear(dir + "/one", false, 0, nullptr);
+  EXPECT_EQ(one.steps, 12);  // 8 micro-batches of 5 (the last of 2) in 4 steps, 3 epochs
+  ASSERT_EQ(run_ranks("straight", dir + "/two"), 0);
+  test::expect_same_training(dir + "/one", dir + "/two", kFinalWeights, 1e-5);
+}
+
+// A 2-rank run killed mid-epoch (step 6 of 12) resumes with 2 ranks to the uninterrupted run's
+// weights; one process may not resume it.
+TEST(TrainingLoop, TwoRankRunResumesExactlyWithTwoRanksOnly) {
+  const std::string dir = test::scratch_dir();
+  ASSERT_EQ(run_ranks("straight", dir + "/straight"), 0);
+  ASSERT_EQ(run_ranks("killed", dir + "/killed"), 0);
+  try {
+    train_linear(dir + "/killed", true, 0, nullptr);
+    ADD_FAILURE() << "one process resumed a 2-rank checkpoint";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("written by 2 process(es); resume it with --nproc 2"),
+              std::string::npos)
+        << e.what();
+  }
+  ASSERT_EQ(run_ranks("resume", dir + "/killed"), 0);
+  test::expect_same_training(dir + "/straight", dir + "/killed", kFinalWeights, 1e-12);
+  EXPECT_EQ(
+      test::max_difference(dir + "/straight/" + kFinalWeights, dir + "/killed/" + kFinalWeights),
+      0.0);
+}
+
+}  // namespace
+}  // namespace gavamoe

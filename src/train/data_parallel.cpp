@@ -361,6 +361,15 @@ int exit_code(int status) {
 
 }  // namespace
 
+std::vector<int64_t> micro_batch_share(const std::vector<int64_t>& order, int64_t micro,
+                                       int64_t batch_size, int rank, int world_size) {
+  const auto n = static_cast<int64_t>(order.size());
+  const int64_t begin = micro * batch_size;
+  const int64_t size = std::min(n, begin + batch_size) - begin;
+  return {order.begin() + begin + size * rank / world_size,
+          order.begin() + begin + size * (rank + 1) / world_size};
+}
+
 int run_local_workers(int nproc, const std::vector<std::string>& argv) {
   if (nproc < 1) throw Error("--nproc must be at least 1, got " + std::to_string(nproc));
   if (argv.empty()) throw Error("--nproc: no command line to start");

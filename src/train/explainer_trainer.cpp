@@ -279,15 +279,6 @@ class ExplainerRun {
     return order;
   }
 
-  // This rank's share of micro-batch `micro` of `order`.
-  std::vector<int64_t> rank_share(const std::vector<int64_t>& order, int64_t micro) const {
-    const auto n = static_cast<int64_t>(order.size());
-    const int64_t begin = micro * o_.batch_size;
-    const int64_t size = std::min(n, begin + o_.batch_size) - begin;
-    return {order.begin() + begin + size * rank() / world(),
-            order.begin() + begin + size * (rank() + 1) / world()};
-  }
-
   // One optimizer step (step_ of the run, position_ of the epoch); returns the global sums.
   TokenSums train_step(const std::vector<int64_t>& order) {
     const int64_t first = position_ * o_.grad_accum;
@@ -309,7 +300,7 @@ class ExplainerRun {
     }
     auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device_));
     for (int64_t micro = first; micro < last; ++micro) {
-      const auto picks = rank_share(order, micro);
+      const auto picks = micro_batch_share(order, micro, o_.batch_size, rank(), world());
       if (picks.empty()) continue;
       torch::manual_seed(seed_mix(seed_mix(seed_mix(o_.seed, step_), micro), rank()));
       const auto batch = make_batch(train_.examples, picks, pad_id_, device_);

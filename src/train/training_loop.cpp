@@ -158,15 +158,6 @@ class TrainingRun {
     return order;
   }
 
-  // This rank's share of micro-batch `micro` of `order`.
-  std::vector<int64_t> rank_share(const std::vector<int64_t>& order, int64_t micro) const {
-    const auto n = static_cast<int64_t>(order.size());
-    const int64_t begin = micro * o_.batch_size;
-    const int64_t size = std::min(n, begin + o_.batch_size) - begin;
-    return {order.begin() + begin + size * rank() / world(),
-            order.begin() + begin + size * (rank() + 1) / world()};
-  }
-
   // One optimizer step (step_ of the run, position_ of the epoch); returns its mean loss.
   double train_step(const std::vector<int64_t>& order) {
     const int64_t first = position_ * o_.grad_accum;
@@ -186,7 +177,8 @@ class TrainingRun {
     }
     double loss_sum = 0;
     for (int64_t micro = first; micro < last; ++micro) {
-      const std::vector<int64_t> picks = rank_share(order, micro);
+      const std::vector<int64_t> picks =
+          micro_batch_share(order, micro, o_.batch_size, rank(), world());
       if (picks.empty()) continue;
       // Rank 0 keeps the one-process seed, so a group of one is the plain run.
       const uint64_t micro_seed = seed_mix(seed_mix(o_.seed, step_), micro);

@@ -60,6 +60,12 @@ class DataParallel {
   std::unique_ptr<State> state_;
 };
 
+// Rank `rank`'s contiguous share of micro-batch `micro` of `order` (the positions from
+// micro x batch_size, batch_size of them or fewer at the end): [size r / W, size (r + 1) / W)
+// of its size positions, so the shares of the W ranks cover it once, in order.
+std::vector<int64_t> micro_batch_share(const std::vector<int64_t>& order, int64_t micro,
+                                       int64_t batch_size, int rank, int world_size);
+
 // `gavamoe ... --nproc N`: starts N copies of this program (argv: the whole command line, argv[0]
 // first, without --nproc) with RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR=127.0.0.1 and a free
 // MASTER_PORT set; waits for all; when one fails, stops the others (SIGTERM, then SIGKILL after

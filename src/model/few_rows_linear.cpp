@@ -101,7 +101,8 @@ void run(const float* w, const float* x, float* y, int64_t m, int64_t k, int64_t
 
 }  // namespace
 
-bool few_rows_kernel_applies(const torch::Tensor& x, const torch::Tensor& weight) {
+bool few_rows_kernel_applies(const torch::Tensor& x, const torch::Tensor& weight,
+                             const torch::Tensor& bias) {
 #ifdef GAVAMOE_FEW_ROWS_KERNEL
   if (!cpu_has_avx2_fma()) return false;
   if (!x.device().is_cpu() || !weight.device().is_cpu()) return false;
@@ -111,10 +112,13 @@ bool few_rows_kernel_applies(const torch::Tensor& x, const torch::Tensor& weight
     return false;
   if (x.numel() / x.size(-1) > kFewRows) return false;
   if (at::autocast::is_autocast_enabled(at::kCPU)) return false;
-  return !(torch::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad()));
+  const bool bias_grad = bias.defined() && bias.requires_grad();
+  return !(torch::GradMode::is_enabled() &&
+           (x.requires_grad() || weight.requires_grad() || bias_grad));
 #else
   (void)x;
   (void)weight;
+  (void)bias;
   return false;
 #endif
 }
@@ -122,8 +126,7 @@ bool few_rows_kernel_applies(const torch::Tensor& x, const torch::Tensor& weight
 torch::Tensor few_rows_linear(const torch::Tensor& x, const torch::Tensor& weight,
                               const torch::Tensor& bias) {
 #ifdef GAVAMOE_FEW_ROWS_KERNEL
-  if (few_rows_kernel_applies(x, weight) &&
-      (!bias.defined() || !bias.requires_grad() || !torch::GradMode::is_enabled())) {
+  if (few_rows_kernel_applies(x, weight, bias)) {
     const int64_t k = weight.size(1), n = weight.size(0), m = x.numel() / k;
     const torch::Tensor rows = x.reshape({m, k}).contiguous();
     torch::Tensor y = torch::empty({m, n}, x.options());

@@ -56,6 +56,8 @@ TEST(FewRowsLinear, TakesOnlyShapesAndModesItCanServe) {
   // Training: a gradient to record goes to torch::linear, and it arrives.
   const torch::Tensor x = torch::randn({2, 8}, torch::requires_grad());
   EXPECT_FALSE(few_rows_kernel_applies(x, weight));
+  EXPECT_FALSE(few_rows_kernel_applies(torch::ones({2, 8}), weight,
+                                       torch::zeros({4}, torch::requires_grad())));
   few_rows_linear(x, weight).sum().backward();
   EXPECT_TRUE(torch::allclose(x.grad(), weight.sum(0).expand({2, 8})));
 }

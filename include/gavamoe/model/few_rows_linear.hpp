@@ -17,10 +17,11 @@ namespace gavamoe {
 
 constexpr int64_t kFewRows = 16;
 
-// Whether few_rows_linear runs its own kernel for x and weight: float32 on the CPU, an AVX2 +
-// FMA processor, a contiguous weight, at most kFewRows rows of x, no autocast and no gradient
-// to record.
-bool few_rows_kernel_applies(const torch::Tensor& x, const torch::Tensor& weight);
+// Whether few_rows_linear runs its own kernel for x, weight and bias (may be undefined): float32
+// on the CPU, an AVX2 + FMA processor, a contiguous weight, at most kFewRows rows of x, no
+// autocast and no gradient to record.
+bool few_rows_kernel_applies(const torch::Tensor& x, const torch::Tensor& weight,
+                             const torch::Tensor& bias = {});
 
 // torch::linear(x, weight, bias) (bias may be undefined), through the few-rows kernel where it
 // applies.

@@ -57,6 +57,22 @@ else()
   message(STATUS "gavamoe: LibTorch from ${GAVAMOE_TORCH_ROOT}, CPU only")
 endif()
 target_compile_definitions(gavamoe::torch INTERFACE USE_DISTRIBUTED USE_C10D_GLOO)
+# at::parallel_for is a header template that splits work only when compiled with OpenMP (the
+# wheel's intra-op backend); without it every at::parallel_for in gavamoe runs on one thread.
+# The wheel ships libgomp.so.1 beside libtorch_cpu.so and the RPATH below finds it first, so
+# the process holds one OpenMP runtime and one thread pool. GCC (the wheel's compiler) must have
+# it; with another compiler (the clang sanitizer build) it is used when found.
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
+else()
+  find_package(OpenMP COMPONENTS CXX)
+endif()
+if(OpenMP_CXX_FOUND)
+  target_link_libraries(gavamoe::torch INTERFACE OpenMP::OpenMP_CXX)
+else()
+  message(WARNING "gavamoe: no OpenMP with ${CMAKE_CXX_COMPILER_ID}; gavamoe's own "
+                  "at::parallel_for loops will run on one thread")
+endif()
 # The wheel ships c10d's ProcessGroupGloo.hpp without the gloo headers it includes; it only
 # needs gloo's names, which cmake/gloo-declarations provides.
 if(NOT EXISTS "${GAVAMOE_TORCH_ROOT}/include/gloo/context.h")

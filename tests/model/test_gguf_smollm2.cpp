@@ -83,7 +83,6 @@ Fixture& fixture() {
 #define REQUIRE_SMOLLM2()                                    \
   Fixture& f = fixture();                                    \
   if (!f.skip_reason.empty()) GTEST_SKIP() << f.skip_reason; \
-  const json& cases = f.reference.golden["cases"];           \
   std::printf("reference: %s\n", f.reference.source.c_str())
 
 std::vector<int> ids_of(const json& item) { return item["ids"].get<std::vector<int>>(); }
@@ -98,7 +97,7 @@ TEST(GgufSmolLM2, TokenizerAndChatTemplateGiveTransformersIds) {
   REQUIRE_SMOLLM2();
   const Tokenizer& tokenizer = *f.model.tokenizer;
   EXPECT_FALSE(tokenizer.adds_bos());
-  for (const json& item : cases) {
+  for (const json& item : f.reference.golden["cases"]) {
     SCOPED_TRACE(item["name"].get<std::string>());
     const std::string text = item["text"];
     EXPECT_EQ(tokenizer.encode(text), ids_of(item));
@@ -116,7 +115,7 @@ TEST(GgufSmolLM2, LogitsMatchTransformers) {
   const int64_t vocab = f.reference.golden["vocab_size"];
   EXPECT_EQ(f.model.config.vocab_size, vocab);
   EXPECT_TRUE(f.model.config.tie_word_embeddings);
-  for (const json& item : cases) {
+  for (const json& item : f.reference.golden["cases"]) {
     const std::string name = item["name"];
     SCOPED_TRACE(name);
     const std::vector<int> ids = ids_of(item);
@@ -159,7 +158,7 @@ TEST(GgufSmolLM2, GreedyTokensMatchTransformers) {
   torch::NoGradGuard no_grad;
   Llama& model = f.model.model;
   const std::vector<int>& stops = f.model.config.eos_token_ids;
-  for (const json& item : cases) {
+  for (const json& item : f.reference.golden["cases"]) {
     SCOPED_TRACE(item["name"].get<std::string>());
     const std::vector<int> prompt = ids_of(item);
     const auto length = static_cast<int64_t>(prompt.size());

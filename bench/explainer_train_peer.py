@@ -18,8 +18,8 @@ Linear(64 -> C) projections of the VAE table rows as input embeddings. Attention
 target positions only, as in gavamoe; loss = summed cross-entropy / target tokens, backward,
 clip_grad_norm_(1.0), torch.optim.AdamW (lr 1e-4, weight decay 0.01 on matrices, 0 on vectors).
 The batch (ids, targets, users, items, clusters, VAE tables, placeholder ids) is the one
-explainer_train_bench --write-batch wrote. One warm-up step, then S timed steps; tokens/s counts
-every input token. Prints the bench's rows prefixed "PyTorch eager, ".
+explainer_train_bench --write-batch wrote. One warm-up step, then S timed steps; the time per
+step is their median, tokens/s counts every input token over it. Prints the bench's rows prefixed "PyTorch eager, ".
 A missing transformers or file prints a skip line on stderr and no rows (exit 0).
 """
 
@@ -27,6 +27,7 @@ import argparse
 import math
 import os
 import resource
+import statistics
 import sys
 import time
 
@@ -162,18 +163,20 @@ def main():
         return loss.item()
 
     step()
-    start = time.perf_counter()
+    times = []
     for _ in range(args.steps):
+        start = time.perf_counter()
         last = step()
-    seconds = time.perf_counter() - start
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
     print("explainer_train_peer: torch %s, transformers %s, %d threads, %d trainable parameters, "
           "last loss %.4f" % (torch.__version__, transformers.__version__, torch.get_num_threads(),
                               sum(p.numel() for p in trainable), last), file=sys.stderr)
     what = ("explainer step, smollm2-135m f32 + LoRA r8 + %dx%d experts (%s), batch %dx%d Amazon, "
             "cpu, %d threads" % (args.experts, args.width, args.base_ffn, ids.shape[0], ids.shape[1],
                                  args.threads))
-    row(what, ids.numel() * args.steps / seconds, "tokens/s")
-    row(what + ", time per step", seconds / args.steps, "s")
+    row(what, ids.numel() / seconds, "tokens/s")
+    row(what + ", time per step", seconds, "s")
     row(what + ", peak RSS", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0, "MiB")
 
 

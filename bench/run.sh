@@ -88,12 +88,16 @@ if [[ -n "$pretrained_setup" && -x "$PYTHON" ]]; then
 fi
 fi
 # The explainer's training step on SmolLM2 (configs/amazon-mi-smollm2.json's model) beside its
-# PyTorch-eager peer on the same batch of real Amazon prompts, and the ratio (unit x).
+# PyTorch-eager peer on the same batch of real Amazon prompts, and the ratio (unit x); also
+# gavamoe on padded rows (every slot through the layers, as the peer), to show what packing the
+# real tokens gives.
 explainer_train_rows() {  # args: explainer_train_bench options (--experts, --width, --base-ffn)
   local batch_file="$BUILD/explainer-train-batch.safetensors" gguf
   gguf="$("$BIN/explainer_train_bench" "$@" --write-batch "$batch_file" 2>/dev/null)" || return 0
   [[ -n "$gguf" ]] || return 0
   run "$BIN/explainer_train_bench" --threads "$THREADS" --steps "$explainer_steps" "$@"
+  run "$BIN/explainer_train_bench" --threads "$THREADS" --steps "$explainer_steps" "$@" \
+    --layout padded
   if [[ -x "$PYTHON" ]]; then
     echo "== bench/explainer_train_peer.py $*" >&2
     "$PYTHON" "$ROOT/bench/explainer_train_peer.py" --batch-file "$batch_file" --gguf "$gguf" \
@@ -112,8 +116,8 @@ explainer_train_rows() {  # args: explainer_train_bench options (--experts, --wi
   fi
   rm -f "$batch_file"
 }
-explainer_steps=3
-[[ $QUICK == 0 ]] || explainer_steps=2
+explainer_steps=5
+[[ $QUICK == 0 ]] || explainer_steps=3
 explainer_train_rows --experts 4 --width 128 --base-ffn shared
 if [[ -z "$ONLY" ]]; then
 if [[ -n "$gpu" ]]; then

@@ -120,14 +120,19 @@ SurrogateBatch make_surrogate_batch(const AlignExamples& examples,
   const int64_t t = static_cast<int64_t>(longest);
   SurrogateBatch batch;
   batch.ids = torch::full({b, t}, examples.pad_id, torch::kLong);
+  batch.valid = torch::zeros({b, t}, torch::kBool);
   batch.targets = torch::full({b, t}, kIgnoredTarget, torch::kLong);
   auto ids = batch.ids.accessor<int64_t, 2>();
+  auto valid = batch.valid.accessor<bool, 2>();
   auto targets = batch.targets.accessor<int64_t, 2>();
   std::vector<int64_t> slot_ids(b * slots, 0);
   for (int64_t i = 0; i < b; ++i) {
     const AlignExample& e = examples.examples[rows[i]];
     const int64_t n = static_cast<int64_t>(e.ids.size());
-    for (int64_t p = 0; p < n; ++p) ids[i][p] = e.ids[p];
+    for (int64_t p = 0; p < n; ++p) {
+      ids[i][p] = e.ids[p];
+      valid[i][p] = true;
+    }
     // Position p predicts token p + 1: the answers and their end tokens are the targets.
     for (const auto& [begin, end] : e.answers)
       for (int64_t p = begin - 1; p + 1 < end; ++p) targets[i][p] = e.ids[p + 1];

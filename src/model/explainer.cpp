@@ -63,19 +63,28 @@ std::string base_hf_name(std::string name) {
   return hf_tensor_name(name);
 }
 
+Routing batch_routing(const ExplainerBatch& batch, torch::Device device) {
+  Routing routing;
+  if (batch.routing.clusters.defined()) routing.clusters = batch.routing.clusters.to(device);
+  if (batch.routing.weights.defined()) routing.weights = batch.routing.weights.to(device);
+  return routing;
+}
+
+torch::Tensor batch_embeddings(ExplainerImpl& model, const ExplainerBatch& batch) {
+  const torch::Tensor ids = batch.ids.to(model.user_table.device());
+  return model.llama->embed(ids, model.placeholders(batch.users, batch.items));
+}
+
 // Right-padded rows go through plain causal attention: a real token never sees the padding
 // after it, and the fused causal kernel beats an explicit mask.
 torch::Tensor batch_hidden(ExplainerImpl& model, const ExplainerBatch& batch) {
   const torch::Device device = model.user_table.device();
-  const torch::Tensor ids = batch.ids.to(device);
   const torch::Tensor positions =
-      torch::arange(ids.size(1), ids.options()).unsqueeze(0).expand({ids.size(0), -1});
-  Routing routing;
-  if (batch.routing.clusters.defined()) routing.clusters = batch.routing.clusters.to(device);
-  if (batch.routing.weights.defined()) routing.weights = batch.routing.weights.to(device);
-  const Placeholders placeholders = model.placeholders(batch.users, batch.items);
-  return model.llama->hidden(model.llama->embed(ids, placeholders), positions, {}, nullptr,
-                             routing);
+      torch::arange(batch.ids.size(1), torch::dtype(torch::kLong).device(device))
+          .unsqueeze(0)
+          .expand({batch.ids.size(0), -1});
+  return model.llama->hidden(batch_embeddings(model, batch), positions, {}, nullptr,
+                             batch_routing(batch, device));
 }
 
 }  // namespace
@@ -193,10 +202,17 @@ torch::Tensor ExplainerImpl::logits(const ExplainerBatch& batch) {
 }
 
 ExplainerLoss ExplainerImpl::loss(const ExplainerBatch& batch) {
-  const torch::Tensor hidden = batch_hidden(*this, batch);
-  const torch::Tensor targets = batch.targets.to(hidden.device());
-  const torch::Tensor scored = targets != kIgnoredTarget;  // [B, T]
-  // The head runs on the target positions only: [N, V] rather than [B, T, V].
+  const torch::Device device = user_table.device();
+  // Only the real tokens pass through the layers ([N, C]), and the head runs on the target
+  // positions among them only: [N_targets, V] rather than [B, T, V].
+  const torch::Tensor valid =
+      batch.valid.defined()
+          ? batch.valid.to(device, torch::kBool)
+          : torch::ones(batch.ids.sizes(), torch::dtype(torch::kBool).device(device));
+  const torch::Tensor hidden =
+      llama->packed_hidden(batch_embeddings(*this, batch), valid, batch_routing(batch, device));
+  const torch::Tensor targets = batch.targets.to(device).index({valid});  // [N]
+  const torch::Tensor scored = targets != kIgnoredTarget;
   const torch::Tensor logits = llama->head(hidden.index({scored})).to(torch::kFloat32);
   ExplainerLoss result;
   result.tokens = logits.size(0);

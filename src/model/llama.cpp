@@ -69,17 +69,40 @@ torch::Tensor project(nn::Linear& base, LoraLinear& lora, const torch::Tensor& x
   return lora ? lora(x) : few_rows_linear(base, x);
 }
 
+// Packed tokens to and from their slots: [N, heads, 1, D] -> [B, heads, T, D] with zeros at the
+// padding (which no real query sees: it follows every real token of its row), and
+// [B, T, F] -> [N, 1, F].
+torch::Tensor to_slots(const torch::Tensor& packed, const TokenPacking& packing) {
+  const int64_t heads = packed.size(1), d = packed.size(3);
+  return torch::zeros({packing.batch * packing.length, heads, d}, packed.options())
+      .index_copy(0, packing.slots, packed.reshape({-1, heads, d}))
+      .view({packing.batch, packing.length, heads, d})
+      .transpose(1, 2);
+}
+
+torch::Tensor from_slots(const torch::Tensor& x, const TokenPacking& packing) {
+  return x.reshape({packing.batch * packing.length, x.size(-1)})
+      .index_select(0, packing.slots)
+      .unsqueeze(1);
+}
+
 }  // namespace
 
 torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rotary,
                                      const torch::Tensor& mask, KvCache* cache, size_t layer,
-                                     int64_t start) {
+                                     int64_t start, const TokenPacking& packing) {
   const int64_t b = x.size(0), t = x.size(1);
   torch::Tensor q =
       rotary.apply(project(q_proj, q_lora, x).view({b, t, num_heads, head_dim}).transpose(1, 2));
   torch::Tensor k =
       rotary.apply(project(k_proj, k_lora, x).view({b, t, num_kv_heads, head_dim}).transpose(1, 2));
   torch::Tensor v = project(v_proj, v_lora, x).view({b, t, num_kv_heads, head_dim}).transpose(1, 2);
+  if (packing.packed()) {
+    TORCH_CHECK(!cache && !mask.defined(), "packed tokens take neither a cache nor a mask");
+    q = to_slots(q, packing);
+    k = to_slots(k, packing);
+    v = to_slots(v, packing);
+  }
   if (cache) {
     cache->keys(layer).slice(2, start, start + t).copy_(k);
     cache->values(layer).slice(2, start, start + t).copy_(v);
@@ -87,10 +110,12 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const Rotary& rotar
     v = cache->values(layer).slice(2, 0, start + t);
   }
   const bool causal = !mask.defined();
-  const torch::Tensor out = at::scaled_dot_product_attention(
+  torch::Tensor out = at::scaled_dot_product_attention(
       q, k, v, causal ? std::nullopt : std::optional<torch::Tensor>(mask), 0.0, causal,
       std::nullopt, /*enable_gqa=*/num_kv_heads != num_heads);
-  return project(o_proj, o_lora, out.transpose(1, 2).reshape({b, t, num_heads * head_dim}));
+  out = out.transpose(1, 2).reshape({out.size(0), out.size(2), num_heads * head_dim});
+  if (packing.packed()) out = from_slots(out, packing);
+  return project(o_proj, o_lora, out);
 }
 
 DecoderLayerImpl::DecoderLayerImpl(const LlamaConfig& config, size_t index)
@@ -104,8 +129,9 @@ DecoderLayerImpl::DecoderLayerImpl(const LlamaConfig& config, size_t index)
 
 torch::Tensor DecoderLayerImpl::forward(const torch::Tensor& x, const Rotary& rotary,
                                         const torch::Tensor& mask, KvCache* cache, int64_t start,
-                                        const Routing& routing) {
-  const torch::Tensor h = x + self_attn(input_layernorm(x), rotary, mask, cache, index, start);
+                                        const Routing& routing, const TokenPacking& packing) {
+  const torch::Tensor h =
+      x + self_attn(input_layernorm(x), rotary, mask, cache, index, start, packing);
   return h + mlp->forward(post_attention_layernorm(h), routing);
 }
 
@@ -192,18 +218,48 @@ torch::Tensor LlamaImpl::hidden(const torch::Tensor& embeddings, const torch::Te
   }
   const Rotary rotary(positions.to(device), rotary_inverse_frequencies.to(device),
                       embeddings.scalar_type());
-  torch::Tensor x = embeddings;
+  return run_layers(embeddings, rotary, mask, cache, start, routing, {});
+}
+
+torch::Tensor LlamaImpl::packed_hidden(const torch::Tensor& embeddings, const torch::Tensor& valid,
+                                       const Routing& routing) {
+  const int64_t b = embeddings.size(0), t = embeddings.size(1);
+  const auto device = embeddings.device();
+  TORCH_CHECK(valid.dim() == 2 && valid.size(0) == b && valid.size(1) == t,
+              "packed_hidden: valid must be [B, T]");
+  const torch::Tensor real = valid.to(device, torch::kBool);
+  TORCH_CHECK(t < 2 || !(real.slice(1, 1) & ~real.slice(1, 0, t - 1)).any().item<bool>(),
+              "packed_hidden: rows must be right-padded");
+  TokenPacking packing{real.reshape(-1).nonzero().squeeze(1), b, t};
+  const torch::Tensor rows = packing.slots.div(t, "floor");
+  const torch::Tensor positions = packing.slots.remainder(t).unsqueeze(1);  // [N, 1]
+  // Each packed token is a "sequence" of one for the blocks that route: it takes its row's
+  // routing.
+  Routing per_token;
+  if (routing.clusters.defined())
+    per_token.clusters = routing.clusters.to(device).index_select(0, rows);
+  if (routing.weights.defined())
+    per_token.weights = routing.weights.to(device).index_select(0, rows);
+  const torch::Tensor x =
+      embeddings.reshape({b * t, embeddings.size(2)}).index_select(0, packing.slots).unsqueeze(1);
+  const Rotary rotary(positions, rotary_inverse_frequencies.to(device), embeddings.scalar_type());
+  return run_layers(x, rotary, {}, nullptr, 0, per_token, packing).squeeze(1);
+}
+
+torch::Tensor LlamaImpl::run_layers(torch::Tensor x, const Rotary& rotary,
+                                    const torch::Tensor& mask, KvCache* cache, int64_t start,
+                                    const Routing& routing, const TokenPacking& packing) {
   const bool recompute =
       gradient_checkpointing && is_training() && torch::GradMode::is_enabled() && !cache;
   for (size_t i = 0; i < layers->size(); ++i) {
     auto layer = layers->ptr<DecoderLayerImpl>(i);
     if (!recompute) {
-      x = layer->forward(x, rotary, mask, cache, start, routing);
+      x = layer->forward(x, rotary, mask, cache, start, routing, packing);
       continue;
     }
     // Captured by value: backward runs the block again after hidden() has returned.
-    auto block = [layer, rotary, mask, start, routing](const torch::Tensor& h) {
-      return layer->forward(h, rotary, mask, nullptr, start, routing);
+    auto block = [layer, rotary, mask, start, routing, packing](const torch::Tensor& h) {
+      return layer->forward(h, rotary, mask, nullptr, start, routing, packing);
     };
     std::vector<torch::Tensor> captured = layer->parameters();
     if (routing.weights.defined()) captured.push_back(routing.weights);

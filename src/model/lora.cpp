@@ -12,7 +12,7 @@ namespace nn = torch::nn;
 
 LoraLinearImpl::LoraLinearImpl(nn::Linear base, const LoraOptions& options) {
   if (options.rank <= 0) throw Error("lora: rank must be positive");
-  if (options.dropout < 0 || options.dropout > 1) throw Error("lora: dropout must be in [0, 1]");
+  if (options.dropout < 0 || options.dropout >= 1) throw Error("lora: dropout must be in [0, 1)");
   const auto& weight = base->weight;
   const int64_t out_features = weight.size(0), in_features = weight.size(1);
   scaling = options.alpha / options.rank;
@@ -22,7 +22,7 @@ LoraLinearImpl::LoraLinearImpl(nn::Linear base, const LoraOptions& options) {
                            nn::Linear(nn::LinearOptions(in_features, options.rank).bias(false)));
   lora_B = register_module("lora_B",
                            nn::Linear(nn::LinearOptions(options.rank, out_features).bias(false)));
-  dropout = register_module("dropout", nn::Dropout(options.dropout));
+  dropout = register_module("dropout", FastDropout(options.dropout));
   torch::NoGradGuard no_grad;
   nn::init::kaiming_uniform_(lora_A->weight, std::sqrt(5.0));
   nn::init::zeros_(lora_B->weight);

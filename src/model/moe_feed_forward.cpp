@@ -52,10 +52,14 @@ torch::Tensor MoeFeedForwardImpl::router_weights() const {
 }
 
 ExpertRoutes MoeFeedForwardImpl::route(const torch::Tensor& hidden, const Routing& routing) {
-  const int64_t b = hidden.size(0), n_clusters = options.n_clusters, n_experts = options.n_experts;
+  const int64_t b = hidden.size(0), t = hidden.size(1), n_clusters = options.n_clusters,
+                n_experts = options.n_experts;
   const auto x = hidden.to(torch::kFloat);
   const auto weights = router_weights().to(torch::kFloat);  // [K, E, C]
-  torch::Tensor probabilities;                              // [B, T, E]
+  // Every router's logits in one product: [B, T, K, E].
+  const auto logits = torch::matmul(x, weights.view({n_clusters * n_experts, -1}).t())
+                          .view({b, t, n_clusters, n_experts});
+  torch::Tensor probabilities;  // [B, T, E]
   if (options.gating == "hard") {
     torch::Tensor clusters = routing.clusters;
     if (!clusters.defined()) {
@@ -63,17 +67,15 @@ ExpertRoutes MoeFeedForwardImpl::route(const torch::Tensor& hidden, const Routin
       clusters = torch::zeros({b}, torch::dtype(torch::kLong).device(hidden.device()));
     }
     TORCH_CHECK(clusters.dim() == 1 && clusters.size(0) == b, "routing.clusters must be [B]");
-    const auto chosen = weights.index_select(0, clusters);  // [B, E, C]
-    probabilities = torch::softmax(torch::matmul(x, chosen.transpose(1, 2)), -1);
+    const auto own = clusters.view({b, 1, 1, 1}).expand({b, t, 1, n_experts});
+    probabilities = torch::softmax(logits.gather(2, own).squeeze(2), -1);
   } else {
     const auto& gamma = routing.weights;
     if (!gamma.defined()) throw Error("moe feed-forward: soft gating needs the cluster weights");
     TORCH_CHECK(gamma.dim() == 2 && gamma.size(0) == b && gamma.size(1) == n_clusters,
                 "routing.weights must be [B, n_clusters]");
-    const auto logits = torch::matmul(x, weights.view({n_clusters * n_experts, -1}).t());
-    const auto per_router = torch::softmax(logits.view({b, hidden.size(1), n_clusters, n_experts}),
-                                           -1);  // [B, T, K, E]
-    probabilities = (per_router * gamma.to(torch::kFloat).view({b, 1, n_clusters, 1})).sum(2);
+    probabilities =
+        (torch::softmax(logits, -1) * gamma.to(torch::kFloat).view({b, 1, n_clusters, 1})).sum(2);
   }
   probabilities = probabilities.reshape({-1, n_experts});
   auto [top, experts_chosen] = probabilities.topk(options.top_k, -1);

@@ -1,12 +1,14 @@
 // Explainer: placeholder embeddings replace the table lookup, LoRA wraps q/k/v/o under PEFT
 // names, per-record routing (a batch mixing clusters equals each record alone; soft gating with
 // one-hot weights equals hard), the summed loss equals a direct cross-entropy over the target
-// positions, trainable sets match hand counts, the export (LoRA merged) reproduces the logits
-// and holds the merged weights, and run folders round-trip.
-// Base: the tiny GQA checkpoint of the Llama golden test (C 64, 2 layers, V 300); placeholder
-// ids are the virtual 300 and 301.
+// positions and, run on the real tokens only, the padded batch's loss and gradients, trainable sets
+// match hand counts, the export (LoRA merged) reproduces the logits and holds the merged weights,
+// and run folders round-trip. Base: the tiny GQA checkpoint of the Llama golden test (C 64, 2
+// layers, V 300); placeholder ids are the virtual 300 and 301.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <map>
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
@@ -195,7 +197,7 @@ TEST(Explainer, LossIsSummedCrossEntropyOverTargetsOnly) {
   Explainer explainer = make_explainer(options);
   const ExplainerBatch batch = make_batch(kExamples);
   const ExplainerLoss loss = explainer->loss(batch);
-  std::vector<torch::Tensor> aux;  // of this forward (padding tokens are routed too)
+  std::vector<torch::Tensor> aux;  // of this forward (its real tokens)
   for (const auto& block : explainer->moe_blocks) aux.push_back(block->last_aux_loss());
   const double aux_mean = torch::stack(aux).mean().item<double>();
   torch::NoGradGuard no_grad;
@@ -227,6 +229,50 @@ TEST(Explainer, LossIsSummedCrossEntropyOverTargetsOnly) {
   const ExplainerLoss plain_loss = plain->loss(batch);
   EXPECT_FALSE(plain_loss.aux.defined());
   EXPECT_NEAR(plain_loss.sum.item<double>(), expected, 1e-3);
+}
+
+// The loss runs the layers on the real tokens only (Llama::packed_hidden); its value and every
+// trainable gradient equal those of the padded batch through an explicit mask, for hard and
+// soft gating with a shared base MLP.
+TEST(Explainer, PackedLossAndGradientsEqualThePaddedBatch) {
+  for (const std::string gating : {"hard", "soft"}) {
+    Explainer explainer = make_explainer(make_options(true, gating, "shared"));
+    ExplainerBatch batch = make_batch(kExamples);
+    if (gating == "soft")
+      batch.routing.weights =
+          torch::tensor({{0.5f, 0.5f, 0.f}, {0.2f, 0.3f, 0.5f}, {0.f, 0.4f, 0.6f}});
+    auto gradients = [&] {
+      std::map<std::string, torch::Tensor> out;
+      for (auto& [name, p] : explainer->trainable_parameters()) {
+        out[name] = p.grad().defined() ? p.grad().clone() : torch::zeros_like(p);
+        p.mutable_grad() = torch::Tensor();
+      }
+      return out;
+    };
+    const ExplainerLoss packed = explainer->loss(batch);
+    packed.sum.backward();
+    const auto packed_gradients = gradients();
+
+    Llama& llama = explainer->llama;
+    const torch::Tensor positions =
+        torch::arange(batch.ids.size(1)).unsqueeze(0).expand_as(batch.ids);
+    const torch::Tensor hidden =
+        llama->hidden(llama->embed(batch.ids, explainer->placeholders(batch.users, batch.items)),
+                      positions, batch.valid, nullptr, batch.routing);
+    const torch::Tensor scored = batch.targets != -100;
+    const torch::Tensor padded = torch::nn::functional::cross_entropy(
+        llama->head(hidden.index({scored})), batch.targets.index({scored}),
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    padded.backward();
+    const auto padded_gradients = gradients();
+
+    EXPECT_NEAR(packed.sum.item<double>(), padded.item<double>(), 1e-4) << gating;
+    for (const auto& [name, expected] : padded_gradients) {
+      const double scale = std::max(expected.abs().max().item<double>(), 1e-6);
+      EXPECT_LT(max_difference(packed_gradients.at(name), expected), 1e-4 * scale)
+          << gating << " " << name;
+    }
+  }
 }
 
 // A frozen bfloat16 base (train.base_dtype) with float32 trainable parts: the trainable

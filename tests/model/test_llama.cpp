@@ -1,6 +1,7 @@
 // Llama decoder against Hugging Face transformers: golden logits of LlamaForCausalLM on tiny
 // random checkpoints (tests/golden/make_llama_golden.py), GQA with an untied head and MHA with
-// a tied one; plus checkpoint save/reload and config validation.
+// a tied one; plus packed real tokens against the padded batch, checkpoint save/reload and
+// config validation.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -84,6 +85,42 @@ TEST(Llama, FromScratchInitIsSeeded) {
   EXPECT_TRUE(torch::equal(a->layers[0]->named_parameters()["self_attn.q_proj.weight"],
                            b->layers[0]->named_parameters()["self_attn.q_proj.weight"]));
   EXPECT_NEAR(a->embed_tokens->weight.std().item<double>(), 0.02, 0.002);
+}
+
+// packed_hidden runs the per-token blocks on the real tokens only: its rows are those of the
+// masked padded forward at the real positions, gradients included, with and without
+// recomputation in backward; left-padded rows are refused.
+TEST(Llama, PackedHiddenEqualsThePaddedBatchAtRealTokens) {
+  Llama model = load_llama(test::source_path("tests/golden/llama/gqa_untied"));
+  const torch::Tensor ids =
+      torch::tensor({{5, 9, 33, 2, 0, 0, 0}, {7, 8, 9, 10, 11, 12, 13}, {41, 0, 0, 0, 0, 0, 0}});
+  const torch::Tensor lengths = torch::tensor({4, 7, 1});
+  const torch::Tensor valid = torch::arange(7).unsqueeze(0) < lengths.unsqueeze(1);
+  const torch::Tensor positions = torch::arange(7).expand_as(ids);
+  const torch::Tensor weights = torch::randn({valid.sum().item<int64_t>(), 64});
+  auto run = [&](bool packed) {
+    model->zero_grad();
+    const torch::Tensor embeddings = model->embed(ids);
+    const torch::Tensor hidden = packed
+                                     ? model->packed_hidden(embeddings, valid)
+                                     : model->hidden(embeddings, positions, valid).index({valid});
+    (hidden * weights).sum().backward();
+    return std::pair{
+        hidden.detach(),
+        model->layers[0]->named_parameters()["self_attn.q_proj.weight"].grad().clone()};
+  };
+  const auto [expected, expected_grad] = run(false);
+  for (const bool recompute : {false, true}) {
+    model->gradient_checkpointing = recompute;
+    const auto [hidden, grad] = run(true);
+    ASSERT_EQ(hidden.sizes(), expected.sizes());
+    EXPECT_LT((hidden - expected).abs().max().item<double>(), 1e-5) << recompute;
+    EXPECT_LT((grad - expected_grad).abs().max().item<double>(),
+              1e-5 * expected_grad.abs().max().item<double>())
+        << recompute;
+  }
+  const torch::Tensor left_padded = valid.flip(1);
+  EXPECT_THROW(model->packed_hidden(model->embed(ids), left_padded), c10::Error);
 }
 
 TEST(LlamaConfig, MissingOrUnsupportedKeysNameFileAndKey) {

@@ -1,8 +1,7 @@
 // SASRec and MF: SASRec's user vectors, scores and full-softmax loss agree with an independent
 // PyTorch version of UniRec's code (sasrec_reference.py, float64) on the same weights; the
 // last-position shortcut of the final layer changes nothing; padding and future items do not
-// reach the user vector; dropout (FastDropout) keeps with probability 1 - p and scales by
-// 1 / (1 - p); the parameter names are UniRec's.
+// reach the user vector; the parameter names are UniRec's.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -10,7 +9,6 @@
 #include <set>
 
 #include "gavamoe/model/safetensors.hpp"
-#include "gavamoe/rec/fast_dropout.hpp"
 #include "gavamoe/rec/sasrec.hpp"
 #include "model/venv_python.hpp"
 #include "rec_fixtures.hpp"
@@ -112,34 +110,6 @@ TEST(Sasrec, ParameterNamesAreUniRecs) {
   for (const auto& p : mf->named_parameters()) mf_names.insert(p.key());
   EXPECT_EQ(mf_names, (std::set<std::string>{"user_embedding.weight", "item_embedding.weight"}));
   EXPECT_EQ(mf->item_vectors().select(0, 0).abs().max().item<float>(), 0.0f);
-}
-
-TEST(FastDropout, KeepsWithProbabilityOneMinusPAndScales) {
-  const auto x = torch::ones({200000});
-  const auto mask = fast_dropout_mask(x, 0.3, 12345);
-  const double kept = (mask > 0).to(torch::kDouble).mean().item<double>();
-  EXPECT_NEAR(kept, 0.7, 0.005);  // 5 standard deviations: 0.001
-  EXPECT_FLOAT_EQ(mask.max().item<float>(), static_cast<float>(1.0 / 0.7));
-  EXPECT_NEAR(mask.mean().item<double>(), 1.0, 0.01);
-  // Neighbouring elements are independent: P(both kept) = 0.49.
-  const auto pair = ((mask.slice(0, 0, -1) > 0) & (mask.slice(0, 1) > 0)).to(torch::kDouble);
-  EXPECT_NEAR(pair.mean().item<double>(), 0.49, 0.006);
-  // The seed decides, the thread count does not.
-  EXPECT_TRUE(torch::equal(mask, fast_dropout_mask(x, 0.3, 12345)));
-  EXPECT_FALSE(torch::equal(mask, fast_dropout_mask(x, 0.3, 12346)));
-  const int threads = torch::get_num_threads();
-  torch::set_num_threads(1);
-  EXPECT_TRUE(torch::equal(mask, fast_dropout_mask(x, 0.3, 12345)));
-  torch::set_num_threads(threads);
-  // Eval mode is the identity; gradients flow through the kept elements.
-  FastDropout dropout(0.5);
-  dropout->eval();
-  EXPECT_TRUE(torch::equal(dropout(x), x));
-  dropout->train();
-  auto w = torch::ones({1000}, torch::requires_grad());
-  dropout(w).sum().backward();
-  const auto g = w.grad();
-  EXPECT_TRUE(((g == 0) | (g == 2.0)).all().item<bool>());
 }
 
 }  // namespace

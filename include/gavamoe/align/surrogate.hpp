@@ -44,6 +44,7 @@ struct SurrogateOptions {
 // One batch of right-padded samples.
 struct SurrogateBatch {
   torch::Tensor ids;      // [B, T] int64 (padding: any valid id)
+  torch::Tensor valid;    // [B, T] bool, real tokens (each row's first)
   torch::Tensor targets;  // [B, T] int64: the next token where the loss applies, else -100
   torch::Tensor users;    // [B, D] float32 user vectors (undefined: no prompt has <user>)
   torch::Tensor items;    // [B, S, D] float32 slot vectors (undefined: no prompt has <item>)

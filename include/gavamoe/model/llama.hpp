@@ -49,7 +49,7 @@ TORCH_MODULE(RMSNorm);
 struct Rotary {
   // [D/2] float32: theta^(-2i/D).
   static torch::Tensor inverse_frequencies(int64_t head_dim, double theta);
-  // positions [B, T] int64; inverse_frequencies on the positions' device.
+  // positions [B, T] int64 ([N, 1] for packed tokens); inverse_frequencies on their device.
   Rotary(const torch::Tensor& positions, const torch::Tensor& inverse_frequencies,
          torch::Dtype dtype);
   torch::Tensor apply(const torch::Tensor& x) const;  // [B, heads, T, D]
@@ -59,13 +59,24 @@ struct Rotary {
   torch::Tensor cos, signed_sin;
 };
 
+// The real tokens of right-padded rows, packed (LlamaImpl::packed_hidden): the blocks that work
+// token by token (norms, projections, feed-forward) run on these N rows only, as [N, 1, C], and
+// attention on the [B, T] slots they came from, so no matrix product is spent on padding.
+struct TokenPacking {
+  torch::Tensor slots;            // [N] int64: b * T + t of each real token, row-major order
+  int64_t batch = 0, length = 0;  // B, T
+  bool packed() const { return slots.defined(); }
+};
+
 struct AttentionImpl : torch::nn::Module {
   explicit AttentionImpl(const LlamaConfig& config);
   // x [B, T, C]; mask [B, 1, T, S] bool (true: may attend) or undefined for plain causal.
   // With a cache, the new keys/values go to slots [start, start + T) of `layer` and the
-  // queries attend to slots [0, start + T).
+  // queries attend to slots [0, start + T). Packed (no mask, no cache): x [N, 1, C] -> [N, 1, C],
+  // plain causal attention within each of the B rows.
   torch::Tensor forward(const torch::Tensor& x, const Rotary& rotary, const torch::Tensor& mask,
-                        KvCache* cache, size_t layer, int64_t start);
+                        KvCache* cache, size_t layer, int64_t start,
+                        const TokenPacking& packing = {});
 
   // Wraps q/k/v/o in LoRA adapters that replace them as the submodules "q_proj", ... (PEFT
   // names: q_proj.base_layer.weight, q_proj.lora_A.weight, q_proj.lora_B.weight); q_proj, ...
@@ -81,7 +92,8 @@ TORCH_MODULE(Attention);
 struct DecoderLayerImpl : torch::nn::Module {
   DecoderLayerImpl(const LlamaConfig& config, size_t index);
   torch::Tensor forward(const torch::Tensor& x, const Rotary& rotary, const torch::Tensor& mask,
-                        KvCache* cache, int64_t start, const Routing& routing);
+                        KvCache* cache, int64_t start, const Routing& routing,
+                        const TokenPacking& packing = {});
   // Swaps the feed-forward block (e.g. for a mixture of experts); it stays named "mlp".
   void set_feed_forward(std::shared_ptr<FeedForwardImpl> block);
 
@@ -105,6 +117,12 @@ struct LlamaImpl : torch::nn::Module {
   torch::Tensor hidden(const torch::Tensor& embeddings, const torch::Tensor& positions,
                        const torch::Tensor& valid = {}, KvCache* cache = nullptr,
                        const Routing& routing = {});
+  // The final normalised hidden states [N, C] of the real tokens of right-padded rows, in
+  // row-major order (the rows of hidden(embeddings, positions)[valid]): valid [B, T] bool, each
+  // row's real tokens first, at positions 0, 1, ...; routing per row. For training and scoring:
+  // the per-token work is spent on the N real tokens only, not on B x T slots.
+  torch::Tensor packed_hidden(const torch::Tensor& embeddings, const torch::Tensor& valid,
+                              const Routing& routing = {});
   torch::Tensor head(const torch::Tensor& hidden);  // [.., C] -> logits [.., V]
   // Whole sequences ids [B, T] (no padding, positions 0..T-1) -> logits [B, T, V].
   torch::Tensor forward(const torch::Tensor& ids);
@@ -120,6 +138,12 @@ struct LlamaImpl : torch::nn::Module {
   // Recompute each layer's activations in backward instead of keeping them (training with
   // grad and without a cache only): less memory for about one more forward pass.
   bool gradient_checkpointing = false;
+
+ private:
+  // x through the decoder layers, then the final norm.
+  torch::Tensor run_layers(torch::Tensor x, const Rotary& rotary, const torch::Tensor& mask,
+                           KvCache* cache, int64_t start, const Routing& routing,
+                           const TokenPacking& packing);
 };
 TORCH_MODULE(Llama);
 

@@ -2,7 +2,8 @@
 //   y = x W^T (+ bias) + scaling * dropout(x) A^T B^T,   scaling = alpha / r.
 // The base Linear is shared, not copied, and frozen; A [r, in] starts Kaiming-uniform
 // (a = sqrt(5), as PEFT does) and B [out, r] at zero, so a fresh adapter leaves the output
-// unchanged. Dropout acts on the input of the LoRA path only.
+// unchanged. Dropout acts on the input of the LoRA path only; it is FastDropout
+// (fast_dropout.hpp): PEFT's rule with a counter-based mask.
 // The adapters are created in the base's dtype; they may be cast to another one afterwards (a
 // frozen bfloat16 base with float32 adapters): forward then runs the adapter path in the
 // adapters' dtype and adds its output in the base's, and merge() returns the wider dtype.
@@ -10,6 +11,8 @@
 #pragma once
 
 #include <torch/torch.h>
+
+#include "gavamoe/model/fast_dropout.hpp"
 
 namespace gavamoe {
 
@@ -28,7 +31,7 @@ struct LoraLinearImpl : torch::nn::Module {
 
   double scaling;
   torch::nn::Linear base_layer{nullptr}, lora_A{nullptr}, lora_B{nullptr};
-  torch::nn::Dropout dropout{nullptr};
+  FastDropout dropout{nullptr};
 };
 TORCH_MODULE(LoraLinear);
 

@@ -1,11 +1,13 @@
 // Seeded draws of the rec commands, the same on every platform (the standard distributions'
 // algorithms are left to each library): a uniform integer by rejection, distinct draws by a
-// partial Fisher-Yates shuffle, and a seed per (seed, tag, index) from splitmix64.
+// partial Fisher-Yates shuffle, and (mix_seed.hpp) a seed per (seed, tag, index) from splitmix64.
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <vector>
+
+#include "gavamoe/core/mix_seed.hpp"
 
 namespace gavamoe {
 
@@ -16,8 +18,5 @@ uint64_t uniform_below(Rng& rng, uint64_t n);
 
 // k distinct values of [0, n) in random order (the first is a uniform draw, and so on), k <= n.
 std::vector<int64_t> draw_distinct(Rng& rng, int64_t n, int64_t k);
-
-// splitmix64 of a combined with b.
-uint64_t mix_seed(uint64_t a, uint64_t b);
 
 }  // namespace gavamoe

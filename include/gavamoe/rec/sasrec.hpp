@@ -17,7 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "gavamoe/rec/fast_dropout.hpp"
+#include "gavamoe/model/fast_dropout.hpp"
 #include "gavamoe/rec/recommender.hpp"
 
 namespace gavamoe {

@@ -1,5 +1,5 @@
 // Counter-based dropout masks (fast_dropout.hpp).
-#include "gavamoe/rec/fast_dropout.hpp"
+#include "gavamoe/model/fast_dropout.hpp"
 
 #include <ATen/Parallel.h>
 
@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "gavamoe/core/error.hpp"
-#include "gavamoe/rec/sampling.hpp"
+#include "gavamoe/core/mix_seed.hpp"
 
 namespace gavamoe {
 
@@ -35,6 +35,7 @@ FastDropoutImpl::FastDropoutImpl(double p) : p(p) {
 
 torch::Tensor FastDropoutImpl::forward(const torch::Tensor& x) {
   if (!is_training() || p == 0) return x;
+  if (!x.device().is_cpu()) return torch::dropout(x, p, true);
   const auto seed = static_cast<uint64_t>(
       torch::randint(std::numeric_limits<int64_t>::max(), {1}, torch::kLong).item<int64_t>());
   return x * fast_dropout_mask(x, p, seed);

@@ -1,0 +1,16 @@
+// mix_seed: splitmix64 of a combined with b, for deriving independent seeds and counter-based
+// random bits from one seed (sampling streams, dropout masks).
+#pragma once
+
+#include <cstdint>
+
+namespace gavamoe {
+
+inline uint64_t mix_seed(uint64_t a, uint64_t b) {
+  uint64_t z = a * 0x9e3779b97f4a7c15ULL + b + 0x632be59bd9b4e019ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+}  // namespace gavamoe

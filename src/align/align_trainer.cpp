@@ -120,9 +120,9 @@ json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resum
   info.item_id = prompt.item_id;
 
   const auto train_queries =
-      seeded_subset(read_align_queries(folder.train), o.max_train_samples, mix_seed(o.seed, 1));
+      seeded_subset(read_align_queries(folder.train), o.max_train_samples, seed_mix(o.seed, 1));
   const auto valid_queries =
-      seeded_subset(read_align_queries(folder.valid), o.valid_samples, mix_seed(o.seed, 2));
+      seeded_subset(read_align_queries(folder.valid), o.valid_samples, seed_mix(o.seed, 2));
   AlignExamples train_examples = encode_align_examples(*base.tokenizer, train_queries, prompt,
                                                        *rec.recommender, data, folder.train, true);
   AlignExamples valid_examples = encode_align_examples(*base.tokenizer, valid_queries, prompt,

@@ -8,7 +8,7 @@
 #include <limits>
 
 #include "gavamoe/core/error.hpp"
-#include "gavamoe/core/mix_seed.hpp"
+#include "gavamoe/core/seed_mix.hpp"
 
 namespace gavamoe {
 
@@ -21,7 +21,7 @@ torch::Tensor fast_dropout_mask(const torch::Tensor& like, double p, uint64_t se
   const int64_t words = (n + 3) / 4;
   at::parallel_for(0, words, 4096, [&](int64_t begin, int64_t end) {
     for (int64_t w = begin; w < end; ++w) {
-      uint64_t bits = mix_seed(seed, static_cast<uint64_t>(w));
+      uint64_t bits = seed_mix(seed, static_cast<uint64_t>(w));
       for (int64_t k = 4 * w; k < std::min(n, 4 * w + 4); ++k, bits >>= 16)
         out[k] = (bits & 0xFFFF) >= threshold ? scale : 0.0f;
     }

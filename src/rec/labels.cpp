@@ -108,7 +108,7 @@ std::vector<LabelRow> label_rows(Recommender& model, const SequenceDataset& data
                             .contiguous();  // [B, M]
     for (size_t t = begin; t < end; ++t) {
       const auto b = static_cast<int64_t>(t - begin);
-      Rng rng(mix_seed(mix_seed(seed, stream), t));
+      Rng rng(seed_mix(seed_mix(seed, stream), t));
       target_rows(data, targets[t], raw[b].data_ptr<float>(), masked[b].data_ptr<float>(),
                   ranked[b].data_ptr<int64_t>(), M, times, rng, report, rows);
     }

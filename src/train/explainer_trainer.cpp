@@ -21,6 +21,7 @@
 #include "gavamoe/core/json_file.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/core/progress.hpp"
+#include "gavamoe/core/seed_mix.hpp"
 #include "gavamoe/data/explanation_prompt.hpp"
 #include "gavamoe/data/tokenizer_corpus.hpp"
 #include "gavamoe/model/archive_file.hpp"
@@ -36,7 +37,6 @@
 #include "gavamoe/train/device.hpp"
 #include "gavamoe/train/explanation_batches.hpp"
 #include "gavamoe/train/lr_schedule.hpp"
-#include "gavamoe/train/seed_mix.hpp"
 
 namespace gavamoe {
 namespace {

@@ -20,10 +20,10 @@
 #include "gavamoe/core/json_file.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/core/progress.hpp"
+#include "gavamoe/core/seed_mix.hpp"
 #include "gavamoe/model/safetensors.hpp"
 #include "gavamoe/train/data_parallel.hpp"
 #include "gavamoe/train/lr_schedule.hpp"
-#include "gavamoe/train/seed_mix.hpp"
 
 namespace gavamoe {
 namespace {

@@ -1,13 +1,13 @@
 // Seeded draws of the rec commands, the same on every platform (the standard distributions'
 // algorithms are left to each library): a uniform integer by rejection, distinct draws by a
-// partial Fisher-Yates shuffle, and (mix_seed.hpp) a seed per (seed, tag, index) from splitmix64.
+// partial Fisher-Yates shuffle, and (seed_mix.hpp) a seed per (seed, tag, index) from splitmix64.
 #pragma once
 
 #include <cstdint>
 #include <random>
 #include <vector>
 
-#include "gavamoe/core/mix_seed.hpp"
+#include "gavamoe/core/seed_mix.hpp"
 
 namespace gavamoe {
 

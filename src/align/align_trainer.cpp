@@ -38,6 +38,9 @@ class AlignTask : public TrainingTask {
   double weight(int64_t example) const override {
     return static_cast<double>(train_.examples[example].trained_tokens());
   }
+  int64_t input_tokens(int64_t example) const override {
+    return static_cast<int64_t>(train_.examples[example].ids.size());
+  }
   torch::Tensor loss(const std::vector<int64_t>& examples, uint64_t) override {
     return model_->loss(make_surrogate_batch(train_, examples)).first;
   }

@@ -1,30 +1,24 @@
-// gavamoe train: the explainer's training loop, checkpoints and outputs (explainer_trainer.hpp).
+// gavamoe train: the explainer's run folder, examples and outputs around the shared training loop
+// (explainer_trainer.hpp, training_loop.hpp).
 //
-// Shapes: B examples of a micro-batch, T tokens, P trainable tensors.
+// Shapes: B examples of a micro-batch, T tokens.
 #include "gavamoe/train/explainer_trainer.hpp"
 
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <limits>
-#include <memory>
+#include <map>
 #include <numeric>
-#include <optional>
-#include <random>
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/json_file.hpp"
 #include "gavamoe/core/log.hpp"
-#include "gavamoe/core/progress.hpp"
-#include "gavamoe/core/seed_mix.hpp"
 #include "gavamoe/data/explanation_prompt.hpp"
 #include "gavamoe/data/tokenizer_corpus.hpp"
-#include "gavamoe/model/archive_file.hpp"
 #include "gavamoe/model/autocast.hpp"
 #include "gavamoe/model/llama_config.hpp"
 #include "gavamoe/model/memory_estimate.hpp"
@@ -37,15 +31,15 @@
 #include "gavamoe/train/device.hpp"
 #include "gavamoe/train/explanation_batches.hpp"
 #include "gavamoe/train/lr_schedule.hpp"
+#include "gavamoe/train/training_loop.hpp"
 
 namespace gavamoe {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-using Clock = std::chrono::steady_clock;
 
-constexpr const char* kCheckpoint = "checkpoint";
+constexpr const char* kLogName = "train_log.jsonl";
 
 // Refuses an explainer whose training does not fit in the memory of `device`, before anything
 // is allocated; each of the `world` ranks runs micro-batches of its share of train.batch_size.
@@ -57,7 +51,6 @@ void require_training_memory(const LlamaConfig& base, const ExplainerOptions& mo
                                            o.max_length, o.grad_checkpointing),
                  device);
 }
-constexpr const char* kLogName = "train_log.jsonl";
 
 // train.base_dtype is float32 or bfloat16, and bfloat16 only for a pretrained base (from
 // scratch everything trains, in float32).
@@ -71,26 +64,104 @@ void require_base_dtype_fits(const std::string& base_dtype, const std::string& b
                 "everything trains in float32");
 }
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+// The explainer's side of the shared loop (training_loop.hpp): micro-batches of encoded examples
+// weighted by their target tokens, and the validation loss: the token cross-entropy of the
+// validation examples (the load-balancing term left out), each rank taking a contiguous share.
+class ExplainerTask : public TrainingTask {
+ public:
+  ExplainerTask(Explainer model, const ExampleSet& train, const ExampleSet& validation,
+                int64_t pad_id, const ExplainerTrainOptions& options, torch::Device device,
+                DataParallel* parallel, double unigram_ppl)
+      : model_(std::move(model)),
+        train_(train),
+        validation_(validation),
+        pad_id_(pad_id),
+        o_(options),
+        device_(device),
+        dp_(parallel),
+        unigram_ppl_(unigram_ppl) {}
 
-// The sums a step or a validation pass reduces over the ranks.
-struct TokenSums {
-  double loss = 0;     // summed token cross-entropy
-  double targets = 0;  // target tokens
-  double inputs = 0;   // input tokens (prompts included)
+  int64_t size() const override { return static_cast<int64_t>(train_.examples.size()); }
+  double weight(int64_t example) const override {
+    return static_cast<double>(train_.examples[example].target_count());
+  }
+  int64_t input_tokens(int64_t example) const override {
+    return static_cast<int64_t>(train_.examples[example].ids.size());
+  }
+
+  torch::Tensor loss(const std::vector<int64_t>& examples, uint64_t) override {
+    const auto batch = make_batch(train_.examples, examples, pad_id_, device_);
+    Autocast autocast(o_.bf16, device_);
+    return model_->loss(batch).sum;
+  }
+
+  Validation validate() override {
+    const auto n = static_cast<int64_t>(validation_.examples.size());
+    const int rank = dp_ ? dp_->rank() : 0, world = dp_ ? dp_->world_size() : 1;
+    const int64_t begin = n * rank / world, end = n * (rank + 1) / world;
+    auto total = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device_));
+    for (int64_t from = begin; from < end; from += o_.batch_size) {
+      std::vector<int64_t> picks(std::min(end - from, o_.batch_size));
+      std::iota(picks.begin(), picks.end(), from);
+      const auto batch = make_batch(validation_.examples, picks, pad_id_, device_);
+      Autocast autocast(o_.bf16, device_);
+      const ExplainerLoss loss = model_->loss(batch);
+      auto ce = loss.sum.to(torch::kDouble);
+      if (loss.aux.defined())
+        ce = ce - o_.model.load_balance_weight * loss.aux.to(torch::kDouble) * loss.tokens;
+      total += ce;
+    }
+    std::vector<double> sums = {total.item<double>()};
+    if (dp_) dp_->all_reduce_sum(sums);
+    double targets = 0;
+    for (const auto& e : validation_.examples) targets += e.target_count();
+    const double loss = sums[0] / targets, ppl = std::exp(loss);
+    log::info("train: validation perplexity %.3f (unigram baseline %.3f)", ppl, unigram_ppl_);
+    return {loss, {{"val_loss", loss}, {"val_ppl", ppl}}};
+  }
+
+ private:
+  Explainer model_;
+  const ExampleSet& train_;
+  const ExampleSet& validation_;
+  int64_t pad_id_;
+  const ExplainerTrainOptions& o_;
+  torch::Device device_;
+  DataParallel* dp_;
+  double unigram_ppl_;
 };
 
-// The folder holding the last complete checkpoint of a run, or "" when there is none.
-std::string checkpoint_dir(const std::string& run_dir) {
-  for (const char* name : {"checkpoint", "checkpoint.old"}) {
-    const fs::path dir = fs::path(run_dir) / name;
-    if (fs::exists(dir / "state.json")) return dir.string();
-  }
-  return "";
+TrainingLoopOptions loop_options(const ExplainerTrainOptions& o) {
+  TrainingLoopOptions loop;
+  loop.name = "train";
+  loop.metric = "loss";
+  loop.epochs = o.epochs;
+  loop.batch_size = o.batch_size;
+  loop.grad_accum = o.grad_accum;
+  loop.lr = o.lr;
+  loop.weight_decay = o.weight_decay;
+  loop.warmup_steps = o.warmup_steps;
+  loop.schedule = o.schedule;
+  loop.grad_clip = o.grad_clip;
+  loop.patience = o.patience;
+  loop.higher_is_better = false;
+  loop.log_every = o.log_every;
+  loop.checkpoint_every = o.checkpoint_every;
+  loop.seed = o.seed;
+  loop.stop_after_steps = o.stop_after_steps;
+  return loop;
 }
 
+std::vector<json> read_log(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw file_error(path, "cannot read the training log");
+  std::vector<json> lines;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(json::parse(line));
+  return lines;
+}
+
+// One `gavamoe train` run: its folder, examples and model around the shared loop.
 class ExplainerRun {
  public:
   ExplainerRun(const Dataset& data, const ExplainerTrainOptions& options, std::string run_dir,
@@ -111,43 +182,26 @@ class ExplainerRun {
     const ExplainerRunInfo info = fresh ? prepare_run_folder(*fresh) : read_run_info();
     prepare_examples(info);
     build_model(info);
-    if (fresh) {
-      if (dp_) dp_->broadcast(params_);
-      if (is_main()) write_file_atomic(dir_ + "/" + kLogName, "");
-    } else {
-      load_checkpoint();
-    }
     log::info("train: %lld trainable parameters of %lld, %lld steps, device %s, %d rank(s)",
               static_cast<long long>(model_->trainable_count()),
               static_cast<long long>(model_->parameter_count()),
-              static_cast<long long>(schedule_.total_steps), device_.str().c_str(), world());
+              static_cast<long long>(total_steps_), device_.str().c_str(), world());
     if (info.options.top_k == 1 && info.options.n_experts > 1)
       log::warn(
           "train: with train.top_k 1 the chosen expert's weight renormalises to 1, so the routers "
           "get no gradient and routing stays as initialised; use top_k >= 2");
-    while (epoch_ < o_.epochs && bad_epochs_ < o_.patience) {
-      if (!train_epoch()) return {{"stopped", true}};
-      end_epoch();
-    }
-    if (bad_epochs_ >= o_.patience)
-      log::info("train: early stop after epoch %lld, best validation loss %.4f (epoch %lld)",
-                static_cast<long long>(epoch_), best_loss_, static_cast<long long>(best_epoch_));
-    return finish();
+    ExplainerTask task(model_, train_, validation_, pad_id_, o_, device_, dp_, unigram_ppl_);
+    const TrainingResult result =
+        run_training(*model_, task, loop_options(o_), dir_, /*resume=*/fresh == nullptr, dp_);
+    if (result.stopped) return {{"stopped", true}};
+    return finish(result);
   }
 
  private:
   bool is_main() const { return !dp_ || dp_->is_main(); }
-  int rank() const { return dp_ ? dp_->rank() : 0; }
   int world() const { return dp_ ? dp_->world_size() : 1; }
   void barrier() {
     if (dp_) dp_->barrier();
-  }
-  void reduce(TokenSums& sums) {
-    if (!dp_) return;
-    // Only the loss is spread over the ranks; the counts are known to every rank.
-    std::vector<double> values = {sums.loss};
-    dp_->all_reduce_sum(values);
-    sums.loss = values[0];
   }
 
   // ---- setup ----
@@ -249,339 +303,66 @@ class ExplainerRun {
       throw Error("config key 'train.max_length' (" + std::to_string(o_.max_length) +
                   ") exceeds the model's max_position_embeddings (" +
                   std::to_string(model_->llama->config.max_position_embeddings) + ")");
-    for (auto& [name, p] : model_->trainable_parameters()) {
-      names_.push_back(name);
-      params_.push_back(p);
-    }
-    // Weight decay on matrices only, not on norms and biases.
-    std::vector<torch::Tensor> decayed, plain;
-    for (const auto& p : params_) (p.dim() >= 2 ? decayed : plain).push_back(p);
-    std::vector<torch::optim::OptimizerParamGroup> groups;
-    for (auto* group : {&decayed, &plain})
-      if (!group->empty())
-        groups.emplace_back(*group, std::make_unique<torch::optim::AdamWOptions>(
-                                        torch::optim::AdamWOptions(o_.lr).weight_decay(
-                                            group == &decayed ? o_.weight_decay : 0.0)));
-    optimizer_ = std::make_unique<torch::optim::AdamW>(std::move(groups));
-
     const auto n = static_cast<int64_t>(train_.examples.size());
-    micro_batches_ = (n + o_.batch_size - 1) / o_.batch_size;
-    steps_per_epoch_ = (micro_batches_ + o_.grad_accum - 1) / o_.grad_accum;
-    schedule_ = {o_.lr, o_.warmup_steps, steps_per_epoch_ * o_.epochs, o_.schedule};
-  }
-
-  // ---- training ----
-
-  std::vector<int64_t> epoch_order(int64_t epoch) const {
-    std::vector<int64_t> order(train_.examples.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), std::mt19937_64(seed_mix(o_.seed, epoch)));
-    return order;
-  }
-
-  // One optimizer step (step_ of the run, position_ of the epoch); returns the global sums.
-  TokenSums train_step(const std::vector<int64_t>& order) {
-    const int64_t first = position_ * o_.grad_accum;
-    const int64_t last = std::min(micro_batches_, first + o_.grad_accum);
-    // Every rank knows the whole order, so the step's global target count needs no exchange.
-    double step_targets = 0, step_inputs = 0;
-    const auto end = std::min<int64_t>(order.size(), last * o_.batch_size);
-    for (int64_t i = first * o_.batch_size; i < end; ++i) {
-      step_targets += train_.examples[order[i]].target_count();
-      step_inputs += train_.examples[order[i]].ids.size();
-    }
-    model_->train();
-    // Zeroed, never undefined: every parameter takes the same update on every rank.
-    for (auto& p : params_) {
-      if (p.grad().defined())
-        p.mutable_grad().zero_();
-      else
-        p.mutable_grad() = torch::zeros_like(p);
-    }
-    auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device_));
-    for (int64_t micro = first; micro < last; ++micro) {
-      const auto picks = micro_batch_share(order, micro, o_.batch_size, rank(), world());
-      if (picks.empty()) continue;
-      torch::manual_seed(seed_mix(seed_mix(seed_mix(o_.seed, step_), micro), rank()));
-      const auto batch = make_batch(train_.examples, picks, pad_id_, device_);
-      ExplainerLoss loss;
-      {
-        Autocast autocast(o_.bf16, device_);
-        loss = model_->loss(batch);
-      }
-      (loss.sum / step_targets).backward();
-      loss_sum += loss.sum.detach().to(torch::kDouble);
-    }
-    if (dp_) dp_->all_reduce_gradients(params_);
-    TokenSums sums{loss_sum.item<double>(), step_targets, step_inputs};
-    reduce(sums);
-    if (!std::isfinite(sums.loss))
-      throw Error(
-          log::format("train: the loss is not finite at step %lld (epoch %lld); try a "
-                      "smaller train.lr or train.grad_clip",
-                      static_cast<long long>(step_ + 1), static_cast<long long>(epoch_ + 1)));
-    // The norm before clipping is logged; an infinite bound measures without clipping.
-    grad_norm_ = torch::nn::utils::clip_grad_norm_(
-        params_, o_.grad_clip > 0 ? o_.grad_clip : std::numeric_limits<double>::infinity());
-    lr_ = schedule_.at(step_);
-    for (auto& group : optimizer_->param_groups())
-      static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr_);
-    optimizer_->step();
-    return sums;
-  }
-
-  // Runs the rest of the current epoch; false when stop_after_steps ended the run.
-  bool train_epoch() {
-    const auto order = epoch_order(epoch_);
-    std::optional<Progress> progress;
-    if (is_main())
-      progress.emplace(log::format("epoch %lld", static_cast<long long>(epoch_ + 1)),
-                       steps_per_epoch_, "step");
-    while (position_ < steps_per_epoch_) {
-      const auto start = Clock::now();
-      const TokenSums sums = train_step(order);
-      ++position_;
-      ++step_;
-      const double seconds = seconds_since(start);
-      train_seconds_ += seconds;
-      train_tokens_ += sums.inputs;
-      window_seconds_ += seconds;
-      window_.loss += sums.loss;
-      window_.targets += sums.targets;
-      window_.inputs += sums.inputs;
-      if (step_ % o_.log_every == 0) log_training();
-      if (progress) progress->update(position_, sums.loss / sums.targets);
-      const bool stop = o_.stop_after_steps > 0 && step_ == o_.stop_after_steps;
-      if (stop || (o_.checkpoint_every > 0 && step_ % o_.checkpoint_every == 0)) save_checkpoint();
-      if (stop) return false;
-    }
-    if (progress) progress->finish();
-    return true;
-  }
-
-  void log_training() {
-    append_log({{"step", step_},
-                {"epoch", epoch_ + 1},
-                {"loss", window_.loss / window_.targets},
-                {"lr", lr_},
-                {"grad_norm", grad_norm_},
-                {"tokens_per_s", window_.inputs / std::max(window_seconds_, 1e-9)}});
-    window_ = {};
-    window_seconds_ = 0;
-  }
-
-  // Summed cross-entropy over the validation examples, shared out among the ranks.
-  TokenSums validate() {
-    torch::NoGradGuard no_grad;
-    model_->eval();
-    const auto n = static_cast<int64_t>(validation_.examples.size());
-    const int64_t begin = n * rank() / world(), end = n * (rank() + 1) / world();
-    auto total = torch::zeros({}, torch::TensorOptions().dtype(torch::kDouble).device(device_));
-    for (int64_t from = begin; from < end; from += o_.batch_size) {
-      std::vector<int64_t> picks(std::min(end - from, o_.batch_size));
-      std::iota(picks.begin(), picks.end(), from);
-      const auto batch = make_batch(validation_.examples, picks, pad_id_, device_);
-      Autocast autocast(o_.bf16, device_);
-      const ExplainerLoss loss = model_->loss(batch);
-      // Cross-entropy only: the load-balancing term is not part of the perplexity.
-      auto ce = loss.sum.to(torch::kDouble);
-      if (loss.aux.defined())
-        ce = ce - o_.model.load_balance_weight * loss.aux.to(torch::kDouble) * loss.tokens;
-      total += ce;
-    }
-    TokenSums sums{total.item<double>(), 0.0, 0.0};
-    reduce(sums);
-    for (const auto& e : validation_.examples) sums.targets += e.target_count();
-    return sums;
-  }
-
-  void end_epoch() {
-    const TokenSums sums = validate();
-    const double val_loss = sums.loss / sums.targets;
-    const double val_ppl = std::exp(val_loss);
-    append_log(
-        {{"step", step_}, {"epoch", epoch_ + 1}, {"val_loss", val_loss}, {"val_ppl", val_ppl}});
-    log::info("epoch %lld: validation loss %.4f, perplexity %.3f (unigram baseline %.3f)",
-              static_cast<long long>(epoch_ + 1), val_loss, val_ppl, unigram_ppl());
-    if (val_loss < best_loss_) {
-      best_loss_ = val_loss;
-      best_epoch_ = epoch_ + 1;
-      bad_epochs_ = 0;
-      best_.clear();
-      for (size_t k = 0; k < params_.size(); ++k)
-        best_[names_[k]] = params_[k].detach().to(torch::kCPU, /*non_blocking=*/false, true);
-    } else {
-      ++bad_epochs_;
-    }
-    ++epoch_;
-    position_ = 0;
-    save_checkpoint();
-  }
-
-  double unigram_ppl() {
-    if (unigram_ppl_ < 0)
-      unigram_ppl_ = unigram_perplexity(train_.examples, validation_.examples,
-                                        model_->llama->config.vocab_size);
-    return unigram_ppl_;
-  }
-
-  void append_log(const json& line) {
-    log_.push_back(line);
-    if (!is_main()) return;
-    std::ofstream out(dir_ + "/" + kLogName, std::ios::app);
-    out << line.dump() << "\n";
-    if (!out) throw file_error(dir_ + "/" + kLogName, "write failed");
-  }
-
-  // ---- checkpoints ----
-
-  std::map<std::string, torch::Tensor> current_weights() const {
-    std::map<std::string, torch::Tensor> weights;
-    for (size_t k = 0; k < params_.size(); ++k) weights[names_[k]] = params_[k].detach();
-    return weights;
-  }
-
-  // Written into checkpoint.tmp, then swapped in whole: a kill at any moment leaves one
-  // complete checkpoint (checkpoint, or checkpoint.old during the swap).
-  void save_checkpoint() {
-    if (is_main()) {
-      const fs::path dir(dir_), tmp = dir / "checkpoint.tmp", old = dir / "checkpoint.old";
-      fs::remove_all(tmp);
-      make_dirs(tmp.string());
-      try {
-        write_checkpoint_files(tmp);
-      } catch (...) {  // e.g. a full disk: keep the previous checkpoint, leave no partial one
-        std::error_code ignored;
-        fs::remove_all(tmp, ignored);
-        throw;
-      }
-      fs::remove_all(old);
-      if (fs::exists(dir / kCheckpoint)) fs::rename(dir / kCheckpoint, old);
-      fs::rename(tmp, dir / kCheckpoint);
-      fs::remove_all(old);
-    }
-    barrier();
-  }
-
-  void write_checkpoint_files(const fs::path& tmp) {
-    write_safetensors((tmp / "weights.safetensors").string(), current_weights());
-    if (!best_.empty()) write_safetensors((tmp / "best.safetensors").string(), best_);
-    {
-      torch::serialize::OutputArchive archive;
-      optimizer_->save(archive);
-      save_archive(archive, (tmp / "optimizer.pt").string());
-    }
-    const json state = {{"seed", o_.seed},
-                        {"step", step_},
-                        {"epoch", epoch_},
-                        {"position", position_},
-                        {"best_loss", std::isfinite(best_loss_) ? json(best_loss_) : json()},
-                        {"best_epoch", best_epoch_},
-                        {"bad_epochs", bad_epochs_},
-                        {"lr", lr_},
-                        {"window", {window_.loss, window_.targets, window_.inputs}},
-                        {"train_seconds", train_seconds_},
-                        {"train_tokens", train_tokens_},
-                        {"log", log_}};
-    write_file_atomic((tmp / "state.json").string(), state.dump() + "\n");
-  }
-
-  void load_checkpoint() {
-    const fs::path dir = checkpoint_dir(dir_);
-    if (dir.empty()) throw file_error(dir_, "no checkpoint to resume from (checkpoint/state.json)");
-    const std::string state_path = (dir / "state.json").string();
-    const json state = read_json_file(state_path);
-    try {
-      step_ = state.at("step").get<int64_t>();
-      epoch_ = state.at("epoch").get<int64_t>();
-      position_ = state.at("position").get<int64_t>();
-      best_loss_ = state.at("best_loss").is_null() ? std::numeric_limits<double>::infinity()
-                                                   : state.at("best_loss").get<double>();
-      best_epoch_ = state.at("best_epoch").get<int64_t>();
-      bad_epochs_ = state.at("bad_epochs").get<int64_t>();
-      lr_ = state.at("lr").get<double>();
-      const auto& window = state.at("window");
-      window_ = {window.at(0).get<double>(), window.at(1).get<double>(),
-                 window.at(2).get<double>()};
-      train_seconds_ = state.at("train_seconds").get<double>();
-      train_tokens_ = state.at("train_tokens").get<double>();
-      log_ = state.at("log");
-    } catch (const json::exception&) {
-      throw file_error(state_path, "checkpoint state is damaged");
-    }
-    if (position_ > steps_per_epoch_)
-      throw file_error(state_path, "checkpoint does not match the data (epoch position " +
-                                       std::to_string(position_) + " of " +
-                                       std::to_string(steps_per_epoch_) + " steps)");
-    model_->load_trainable(load_weights((dir / "weights.safetensors").string()),
-                           (dir / "weights.safetensors").string());
-    if (fs::exists(dir / "best.safetensors"))
-      best_ = load_weights((dir / "best.safetensors").string());
-    const std::string optimizer_path = (dir / "optimizer.pt").string();
-    try {
-      torch::serialize::InputArchive archive;
-      archive.load_from(optimizer_path, device_);
-      optimizer_->load(archive);
-    } catch (const c10::Error&) {
-      throw file_error(optimizer_path, "not a readable optimizer state of this model");
-    }
-    if (is_main()) {
-      // Lines logged after the checkpoint by the killed run are dropped.
-      std::string text;
-      for (const auto& line : log_) text += line.dump() + "\n";
-      write_file_atomic(dir_ + "/" + kLogName, text);
-    }
-    log::info("train: resuming %s at step %lld (epoch %lld, step %lld of %lld)", dir_.c_str(),
-              static_cast<long long>(step_), static_cast<long long>(epoch_ + 1),
-              static_cast<long long>(position_), static_cast<long long>(steps_per_epoch_));
-  }
-
-  static std::map<std::string, torch::Tensor> load_weights(const std::string& path) {
-    const SafetensorsReader reader(path);
-    std::map<std::string, torch::Tensor> weights;
-    for (const auto& name : reader.names()) weights[name] = reader.load(name);
-    return weights;
+    const int64_t micro_batches = (n + o_.batch_size - 1) / o_.batch_size;
+    total_steps_ = (micro_batches + o_.grad_accum - 1) / o_.grad_accum * o_.epochs;
+    unigram_ppl_ =
+        unigram_perplexity(train_.examples, validation_.examples, model_->llama->config.vocab_size);
   }
 
   // ---- outputs ----
 
-  json finish() {
+  // The run's outputs once the loop returned with the best validation's weights.
+  json finish(const TrainingResult& result) {
+    const double train_seconds =
+        std::accumulate(result.epoch_seconds.begin(), result.epoch_seconds.end(), 0.0);
+    // Every finished epoch fed every training example once.
+    double epoch_tokens = 0;
+    for (const auto& e : train_.examples) epoch_tokens += static_cast<double>(e.ids.size());
+    const bool validated = result.best_epoch > 0;
     json metrics = {
-        {"best_epoch", best_epoch_},
-        {"best_val_loss", best_epoch_ > 0 ? json(best_loss_) : json()},
-        {"best_val_ppl", best_epoch_ > 0 ? json(std::exp(best_loss_)) : json()},
-        {"unigram_val_ppl", unigram_ppl()},
-        {"epochs_run", epoch_},
-        {"steps", step_},
-        {"early_stopped", bad_epochs_ >= o_.patience},
+        {"best_epoch", result.best_epoch},
+        {"best_val_loss", validated ? json(result.best_score) : json()},
+        {"best_val_ppl", validated ? json(std::exp(result.best_score)) : json()},
+        {"unigram_val_ppl", unigram_ppl_},
+        {"epochs_run", result.epochs_run},
+        {"steps", result.steps},
+        {"early_stopped", result.early_stopped},
         {"examples",
          {{"train", train_.examples.size()}, {"validation", validation_.examples.size()}}},
         {"skipped", {{"train", train_.skipped}, {"validation", validation_.skipped}}},
         {"truncated", {{"train", train_.truncated}, {"validation", validation_.truncated}}},
         {"trainable_parameters", model_->trainable_count()},
         {"parameters", model_->parameter_count()},
-        {"tokens_per_s", train_seconds_ > 0 ? json(train_tokens_ / train_seconds_) : json()},
-        {"train_seconds", train_seconds_},
+        {"tokens_per_s",
+         train_seconds > 0
+             ? json(epoch_tokens * static_cast<double>(result.epochs_run) / train_seconds)
+             : json()},
+        {"train_seconds", train_seconds},
+        {"epoch_seconds", result.epoch_seconds},
+        {"validation_seconds", result.validation_seconds},
         {"ranks", world()},
         {"device", device_.str()},
         {"seed", o_.seed}};
     if (is_main()) {
-      write_safetensors(dir_ + "/explainer.safetensors", best_.empty() ? current_weights() : best_);
-      write_loss_plot();
+      std::map<std::string, torch::Tensor> weights;
+      for (const auto& [name, p] : model_->trainable_parameters()) weights[name] = p.detach();
+      write_safetensors(dir_ + "/explainer.safetensors", weights);
+      write_loss_plot(read_log(dir_ + "/" + kLogName));
       write_file_atomic(dir_ + "/metrics.json", metrics.dump(2) + "\n");
     }
     barrier();
     return metrics;
   }
 
-  void write_loss_plot() const {
+  void write_loss_plot(const std::vector<json>& log) const {
     plot::LineSeries train, validation;
     train.label = "training (mean over " + std::to_string(o_.log_every) + " steps)";
     validation.label = "validation";
     train.color = plot::palette(0);
     validation.color = plot::palette(1);
     validation.dashed = true;
-    for (const auto& line : log_) {
+    for (const auto& line : log) {
       auto& series = line.contains("loss") ? train : validation;
       series.x.push_back(line.at("step").get<double>());
       series.y.push_back(line.at(line.contains("loss") ? "loss" : "val_loss").get<double>());
@@ -602,26 +383,8 @@ class ExplainerRun {
   ExampleSet train_, validation_;
   int64_t pad_id_ = 0;
   Explainer model_{nullptr};
-  std::vector<std::string> names_;
-  std::vector<torch::Tensor> params_;  // [P], trainable, in name order
-  std::unique_ptr<torch::optim::AdamW> optimizer_;
-  int64_t micro_batches_ = 0, steps_per_epoch_ = 0;
-  LrSchedule schedule_;
-  double unigram_ppl_ = -1;
-  // Progress, saved in every checkpoint.
-  int64_t step_ = 0;      // optimizer steps done
-  int64_t epoch_ = 0;     // epochs finished
-  int64_t position_ = 0;  // steps done in the current epoch
-  double best_loss_ = std::numeric_limits<double>::infinity();
-  int64_t best_epoch_ = 0;
-  int64_t bad_epochs_ = 0;
-  double lr_ = 0;
-  double grad_norm_ = 0;  // of the last step, before clipping
-  TokenSums window_;      // since the last training log line
-  double window_seconds_ = 0;
-  double train_seconds_ = 0, train_tokens_ = 0;
-  std::map<std::string, torch::Tensor> best_;  // CPU
-  json log_ = json::array();
+  int64_t total_steps_ = 0;
+  double unigram_ppl_ = 0;  // the validation baseline (unigram_perplexity)
 };
 
 }  // namespace
@@ -726,9 +489,7 @@ json resume_explainer(const Dataset& data, const ExplainerTrainOptions& options,
                       const std::string& run_dir, DataParallel* parallel) {
   // A resumed run keeps the seed it started with.
   ExplainerTrainOptions effective = options;
-  const std::string checkpoint = checkpoint_dir(run_dir);
-  if (!checkpoint.empty())
-    effective.seed = read_json_file(checkpoint + "/state.json").value("seed", options.seed);
+  effective.seed = checkpoint_seed(run_dir, options.seed);
   ExplainerRun run(data, effective, run_dir, parallel);
   return run.run(nullptr);
 }

@@ -166,7 +166,11 @@ class TrainingRun {
     const int64_t end = std::min(n, last * o_.batch_size);
     // Every rank knows the whole order, so the step's global weight needs no exchange.
     double step_weight = 0;
-    for (int64_t i = first * o_.batch_size; i < end; ++i) step_weight += task_.weight(order[i]);
+    int64_t step_tokens = 0;
+    for (int64_t i = first * o_.batch_size; i < end; ++i) {
+      step_weight += task_.weight(order[i]);
+      step_tokens += task_.input_tokens(order[i]);
+    }
     model_.train();
     // Zeroed, never undefined: every parameter takes the same update on every rank.
     for (auto& p : params_) {
@@ -205,6 +209,7 @@ class TrainingRun {
     window_loss_ += loss_sum;
     window_weight_ += step_weight;
     window_examples_ += end - first * o_.batch_size;
+    window_tokens_ += step_tokens;
     return loss_sum / step_weight;
   }
 
@@ -237,14 +242,17 @@ class TrainingRun {
   }
 
   void log_training() {
-    append_log({{"step", step_},
-                {"epoch", epoch_ + 1},
-                {"loss", window_loss_ / std::max(window_weight_, 1e-12)},
-                {"lr", lr_},
-                {"grad_norm", grad_norm_},
-                {"examples_per_s", window_examples_ / std::max(window_seconds_, 1e-9)}});
+    const double seconds = std::max(window_seconds_, 1e-9);
+    json line = {{"step", step_},
+                 {"epoch", epoch_ + 1},
+                 {"loss", window_loss_ / std::max(window_weight_, 1e-12)},
+                 {"lr", lr_},
+                 {"grad_norm", grad_norm_},
+                 {"examples_per_s", window_examples_ / seconds}};
+    if (window_tokens_ > 0) line["tokens_per_s"] = window_tokens_ / seconds;
+    append_log(line);
     window_loss_ = window_weight_ = window_seconds_ = 0;
-    window_examples_ = 0;
+    window_examples_ = window_tokens_ = 0;
   }
 
   void validate(bool before_training) {
@@ -346,7 +354,8 @@ class TrainingRun {
         {"plateau", plateau_.state()},
         {"lr", lr_},
         {"window",
-         {window_loss_, window_weight_, window_seconds_, static_cast<double>(window_examples_)}},
+         {window_loss_, window_weight_, window_seconds_, static_cast<double>(window_examples_),
+          static_cast<double>(window_tokens_)}},
         {"epoch_seconds", epoch_seconds_},
         {"epoch_seconds_now", epoch_seconds_now_},
         {"validation_seconds", validation_seconds_},
@@ -381,6 +390,7 @@ class TrainingRun {
       window_weight_ = window.at(1).get<double>();
       window_seconds_ = window.at(2).get<double>();
       window_examples_ = static_cast<int64_t>(window.at(3).get<double>());
+      window_tokens_ = window.size() > 4 ? static_cast<int64_t>(window.at(4).get<double>()) : 0;
       epoch_seconds_ = state.at("epoch_seconds").get<std::vector<double>>();
       epoch_seconds_now_ = state.at("epoch_seconds_now").get<double>();
       validation_seconds_ = state.at("validation_seconds").get<double>();
@@ -454,7 +464,7 @@ class TrainingRun {
   double lr_ = 0;
   double grad_norm_ = 0;  // of the last step, before clipping
   double window_loss_ = 0, window_weight_ = 0, window_seconds_ = 0;  // since the last log line
-  int64_t window_examples_ = 0;
+  int64_t window_examples_ = 0, window_tokens_ = 0;
   std::vector<double> epoch_seconds_;
   double epoch_seconds_now_ = 0;
   double validation_seconds_ = 0;

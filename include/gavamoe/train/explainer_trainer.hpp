@@ -1,31 +1,23 @@
 // ExplainerTrainer: the whole `gavamoe train` run, from a Dataset and a VAE run to a run folder.
 //
 // Examples: the training and validation records encoded by encode_example (records whose prompt
-// alone is too long are skipped and counted), each with its VAE cluster and gamma. Steps:
-// every epoch shuffles the training examples with a seed of (seed, epoch); consecutive
-// `batch_size` examples form a micro-batch and `grad_accum` micro-batches one optimizer step.
-// The loss of a step is the summed token cross-entropy of all its micro-batches divided by
-// their total target-token count, so accumulation and data parallelism give the same step as
-// one large batch. AdamW over the trainable parameters (weight decay on matrices only),
-// warm-up then linear or cosine decay (LrSchedule), gradient clipping by global norm,
-// optional bf16 autocast. Each epoch ends with the validation loss and perplexity; the best
-// epoch's weights are kept, and `patience` epochs without improvement stop the run.
-//
-// Data parallel (a DataParallel group): every rank builds the same seeded order and takes its
-// share of each micro-batch; gradients are summed over the ranks, and rank 0 alone writes.
-//
-// Checkpoints: RUN_DIR/checkpoint/ (weights.safetensors: the trainable parameters;
-// best.safetensors: those of the best epoch; optimizer.pt; state.json: step, epoch, position
-// in the epoch, early-stopping state, the log so far), replaced as a whole every
-// `checkpoint_every` steps and at every epoch end. Random draws (LoRA dropout) are reseeded
-// from (seed, step, micro-batch, rank), so a resumed run continues exactly: on the CPU it ends
-// with bit-identical weights to an uninterrupted one.
+// alone is too long are skipped and counted), each with its VAE cluster and gamma. Training is
+// the shared loop (training_loop.hpp: seeded order, accumulation, AdamW with weight decay on
+// matrices only, warm-up then linear or cosine decay, clipping by global norm, checkpoints with
+// exact resume, early stopping, data parallelism): an example weighs its target tokens, so a
+// step's loss is the summed token cross-entropy of its micro-batches divided by their target
+// tokens, and accumulation and data parallelism give the same step as one large batch; optional
+// bf16 autocast. Each epoch ends with the validation loss (the loop's score, lower is better)
+// and perplexity; the best epoch's weights are kept, and `patience` epochs without improvement
+// stop the run. Random draws (LoRA dropout) follow the loop's per-micro-batch seeds, so a
+// resumed run continues exactly: on the CPU it ends with bit-identical weights to an
+// uninterrupted one.
 //
 // Outputs in RUN_DIR (the CLI adds config.json): the tokenizer (tokenizer.model, or a pretrained
-// base's tokenizer.json/.model + tokenizer_config.json), vae (symlink to the VAE
-// run), explainer.json + explainer.safetensors (explainer.hpp; the best epoch),
-// train_log.jsonl, loss.svg, metrics.json. A non-finite loss is an Error, and then neither
-// explainer.safetensors nor metrics.json is written.
+// base's tokenizer.json/.model + tokenizer_config.json), vae (symlink to the VAE run),
+// explainer.json + explainer.safetensors (explainer.hpp; the best epoch), train_log.jsonl and
+// checkpoint/ (training_loop.hpp), loss.svg, metrics.json. A non-finite loss is an Error, and
+// then neither explainer.safetensors nor metrics.json is written.
 #pragma once
 
 #include <nlohmann/json.hpp>

@@ -20,7 +20,8 @@
 // run (strictly better; UniRec's early_stop max_step 5 is patience 6).
 //
 // Run folder: train_log.jsonl (every log_every steps a training line {step, epoch, loss, lr,
-// examples_per_s}; after every validation {step, epoch, val, <details>}) and checkpoint/
+// grad_norm, examples_per_s, and tokens_per_s for a task that counts input tokens}; after every
+// validation {step, epoch, val, <details>}) and checkpoint/
 // (weights.safetensors: the trainable parameters by name; best.safetensors; optimizer.pt;
 // state.json: step, epoch, position, best score and epoch, validations, plateau state, timing,
 // the log so far), replaced as a whole every checkpoint_every steps and after every
@@ -40,8 +41,8 @@
 // writes the log and the checkpoints (the others wait for it); a checkpoint records the world
 // size and resumes only with the same one.
 //
-// The gavamoe train explainer loop (explainer_trainer.cpp) predates this one and keeps its own
-// copy of the same design until it is ported onto it.
+// Users: the explainer (explainer_trainer.cpp), the target recommenders (rec_trainer.cpp) and
+// the aligned LLM (align_trainer.cpp).
 #pragma once
 
 #include <torch/torch.h>
@@ -69,6 +70,8 @@ class TrainingTask {
   virtual int64_t size() const = 0;
   // An example's share of a step's normaliser.
   virtual double weight(int64_t example) const { return 1.0; }
+  // The tokens an example feeds the model, for the log's tokens_per_s (0: not counted).
+  virtual int64_t input_tokens(int64_t example) const { return 0; }
   // The summed loss of `examples` (a micro-batch): a scalar that backpropagates. `seed` is for
   // the task's own random draws.
   virtual torch::Tensor loss(const std::vector<int64_t>& examples, uint64_t seed) = 0;

@@ -36,7 +36,7 @@ const nlohmann::json& run_config_defaults() {
     "vade_batch_size": 256,
     "reconstruction_scale": "2E",
     "logvar_init": "narrow",
-    "logvar_kappa": 0.1,
+    "logvar_kappa": 0.05,
     "prior_lr_scale": 1.0,
     "learn_pi": true,
     "balance_weight": 0.0,

@@ -175,6 +175,7 @@ TEST(VaeTrainer, StageBOptionsFromConfig) {
   EXPECT_DOUBLE_EQ(defaults.reconstruction_weight(), 2.0 * 64);  // 2E, E = 64
   EXPECT_DOUBLE_EQ(defaults.vade_lr, 1e-5);
   EXPECT_EQ(defaults.logvar_init, LogvarInit::narrow);
+  EXPECT_DOUBLE_EQ(defaults.logvar_kappa, 0.05);
   EXPECT_DOUBLE_EQ(options_from({"vae.embedding_dim=768"}).reconstruction_weight(), 1536.0);
   EXPECT_DOUBLE_EQ(options_from({"vae.reconstruction_scale=1"}).reconstruction_weight(), 1.0);
   EXPECT_EQ(options_from({"vae.logvar_init=copy_mu"}).logvar_init, LogvarInit::copy_mu);

@@ -64,7 +64,7 @@ struct VaeTrainOptions {
   // R in R * CE + s * KL; unset: 2E, twice the embedding size (the release).
   std::optional<double> reconstruction_scale;
   LogvarInit logvar_init = LogvarInit::narrow;
-  double logvar_kappa = 0.1;
+  double logvar_kappa = 0.05;
   // Balance for routing (paper values: true, 0, 0, 0).
   bool learn_pi = true;             // false: pi fixed uniform during stage B
   double balance_weight = 0.0;      // lambda of VadeTerms, times R

@@ -75,7 +75,7 @@ const std::vector<KeyRule>& key_rules() {
       {"vae.unknown_ids", {}, {}, {"error", "fallback"}},
 
       {"train.max_length", at_least(2), {}, {}},
-      {"train.n_experts", at_least(1), {}, {}},
+      {"train.n_experts", at_least(0), {}, {}},
       {"train.expert_width", at_least(1), {}, {}},
       {"train.top_k", at_least(1), {}, {}},
       {"train.base_dtype", {}, {}, {"float32", "bfloat16"}},
@@ -221,7 +221,7 @@ void check_config(const json& values, const std::string& origin) {
     fail("config key 'vae.embedding_dim' (" + std::to_string(get("vae", "embedding_dim")) +
          ") must be a multiple of vae.encoder_heads (" +
          std::to_string(get("vae", "encoder_heads")) + ")");
-  if (get("train", "top_k") > get("train", "n_experts"))
+  if (get("train", "n_experts") > 0 && get("train", "top_k") > get("train", "n_experts"))
     fail("config key 'train.top_k' (" + std::to_string(get("train", "top_k")) +
          ") must be at most train.n_experts (" + std::to_string(get("train", "n_experts")) + ")");
   if (get("rec", "sasrec_dim") % get("rec", "sasrec_heads") != 0)

@@ -36,6 +36,9 @@ void check_options(const ExplainerOptions& o, const LlamaConfig& config) {
   }
   if (o.user_token < 0 || o.item_token < 0 || o.user_token == o.item_token)
     fail("user_token and item_token must be two different non-negative ids");
+  if (o.n_experts < 0) fail("n_experts must not be negative");
+  if (o.n_experts == 0 && !o.moe_layers.empty())
+    fail("moe_layers lists layers, but n_experts is 0 (no MoE blocks)");
   if (o.load_balance_weight < 0) fail("load_balance_weight must not be negative");
   if (o.lora.rank < 0) fail("lora_r must not be negative");
 }
@@ -152,7 +155,7 @@ ExplainerImpl::ExplainerImpl(Llama base, const ExplainerOptions& options_,
   moe.base_ffn = options.base_ffn;
   moe.load_balancing = options.load_balance_weight > 0;
   std::vector<int64_t> layers = options.moe_layers;
-  if (layers.empty())
+  if (layers.empty() && options.n_experts > 0)
     for (int64_t i = 0; i < config.num_hidden_layers; ++i) layers.push_back(i);
   std::sort(layers.begin(), layers.end());
   for (int64_t i : layers) {

@@ -372,6 +372,33 @@ TEST(Explainer, TrainableSetsMatchHandCounts) {
     EXPECT_EQ(name.find("lora"), std::string::npos) << name;
 }
 
+// n_experts 0: no MoE blocks, every layer keeps its pretrained MLP, and LoRA with the placeholder
+// projections is all that trains; the export reproduces the logits. MoE layers need experts.
+TEST(Explainer, NoExpertsKeepsTheBaseMlpAndTrainsLoraOnly) {
+  const int64_t c = 64, layers = 2, q_out = 64, kv_out = 32;
+  const int64_t projections = 2 * (kVaeWidth * c + c);
+  const int64_t lora = layers * kRank * ((c + q_out) + 2 * (c + kv_out) + (q_out + c));
+  ExplainerOptions o = make_options(true);
+  o.n_experts = 0;
+  Explainer lora_only = make_explainer(o);
+  EXPECT_EQ(lora_only->trainable_count(), projections + lora);
+  int64_t base_parameters = 0;
+  for (const auto& p : load_llama(golden("gqa_untied"))->parameters()) base_parameters += p.numel();
+  EXPECT_EQ(lora_only->parameter_count(), base_parameters + projections + lora);
+  for (const auto& [name, p] : lora_only->trainable_parameters())
+    EXPECT_EQ(name.find(".mlp."), std::string::npos) << name;
+
+  const std::string dir = test::scratch_dir();
+  lora_only->export_hf(dir + "/export");
+  Explainer loaded = load_exported_explainer(dir + "/export");
+  torch::NoGradGuard no_grad;
+  const ExplainerBatch batch = make_batch(kExamples);
+  EXPECT_LT(max_difference(loaded->logits(batch), lora_only->logits(batch)), 1e-5);
+
+  o.moe_layers = {0};
+  EXPECT_THROW(make_explainer(o), Error);
+}
+
 TEST(Explainer, ExportReproducesLogitsWithLoraMerged) {
   struct Case {
     ExplainerOptions options;

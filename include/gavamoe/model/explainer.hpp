@@ -35,7 +35,7 @@
 namespace gavamoe {
 
 struct ExplainerOptions {
-  int64_t n_experts = 4;
+  int64_t n_experts = 4;  // 0: no MoE blocks, every layer keeps its MLP (LoRA only on a base)
   int64_t expert_width = 256;
   int64_t top_k = 2;
   int64_t n_clusters = 4;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """RecBole's SASRec on the same leave-one-out split as `gavamoe rec train --model sasrec`.
 
-The peer for issue 16's quality and speed check. It reads gavamoe's sequence folder
+The peer for the SASRec quality and speed check (bench/rec_peer.sh). It reads gavamoe's sequence folder
 (`sequential_data.txt`, written by `gavamoe data import-movielens`), so both trainers see the
 same users, items and time order, and writes a RecBole atomic file from it: one row per
 interaction, `user_id:token item_id:token timestamp:float` with the item's position in the

@@ -1,10 +1,15 @@
-// `gavamoe infer`: explanations for one subset of a dataset from a trained explainer run.
+// `gavamoe infer`: explanations for one subset of a dataset from a trained explainer run, or
+// from a pretrained base with no training (the zero-shot baseline).
 //
 //   gavamoe infer --run RUN_DIR [--data PATH] [--split N] [--subset test] --out FILE
 //                 [--format jsonl|csv|xlsx] [--decode greedy|sample|beam] [--temperature T]
 //                 [--max-new-tokens N] [--batch-size B] [--limit N] [--device auto|cpu|cuda]
+//   gavamoe infer --zero-shot --config CONFIG [--base-model NAME] --vae VAE_RUN --data PATH
+//                 --out FILE [the options above]
 // Settings come from the run's config.json (its `infer` section), then --set, then the options
-// above. Progress and warnings go to stderr; the throughput to stdout.
+// above; with --zero-shot from the defaults, --config and --set, the base from --base-model or
+// train.base_model (see infer/explain.hpp load_zero_shot_explainer). Progress and warnings go to
+// stderr; the throughput to stdout.
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -21,8 +26,11 @@ namespace {
 
 struct InferArgs {
   std::string run;
-  std::string data;  // empty: the run's data.path
-  int split = 0;     // 0: the run's data.split
+  bool zero_shot = false;
+  std::string base_model;  // --zero-shot: empty means train.base_model
+  std::string vae;         // --zero-shot: the VAE run for clusters and predicted ratings
+  std::string data;        // empty: the run's data.path
+  int split = 0;           // 0: the run's data.split
   std::string subset = "test";
   std::string out;
   std::string format;  // empty: from the extension of --out
@@ -47,9 +55,8 @@ torch::Device inference_device(const std::string& name) {
   return device;
 }
 
-// --set assignments first, then the options given on the command line.
-std::vector<std::string> config_overrides(const InferArgs& args, const CommonOptions& common) {
-  std::vector<std::string> sets = common.sets;
+// The options given on the command line as assignments, after `sets` (the --set ones).
+std::vector<std::string> config_overrides(const InferArgs& args, std::vector<std::string> sets) {
   auto set = [&](const char* key, const nlohmann::json& value) {
     sets.push_back(std::string(key) + "=" + value.dump());
   };
@@ -79,21 +86,53 @@ std::vector<Record> subset_records(const RunConfig& config, const std::string& p
   return records;
 }
 
+// The zero-shot baseline's explainer: the base of --base-model or train.base_model.
+ExplainerRun zero_shot_explainer(const InferArgs& args, const CommonOptions& common) {
+  if (args.vae.empty())
+    throw Error("infer: --zero-shot needs --vae (the VAE run giving clusters and ratings)");
+  RunConfig config = setup_run(common);
+  config.set_all(config_overrides(args, {}));
+  std::string base = args.base_model;
+  if (base.empty()) {
+    const nlohmann::json& configured = config.at("train.base_model");
+    if (!configured.is_string())
+      throw Error(
+          "infer: --zero-shot needs a pretrained base: --base-model, or train.base_model "
+          "in --config");
+    base = configured.get<std::string>();
+  }
+  return load_zero_shot_explainer(base, args.vae, config, inference_device(args.device));
+}
+
 void run_infer(const InferArgs& args, const CommonOptions& common) {
-  setup_run(common);
-  if (!common.config.empty())
-    throw Error("infer: the run folder's config.json is the config; change keys with --set");
+  if (args.zero_shot == !args.run.empty())
+    throw Error("infer: give either --run (a trained explainer) or --zero-shot");
+  if (!args.zero_shot) {
+    setup_run(common);
+    if (!common.config.empty())
+      throw Error("infer: the run folder's config.json is the config; change keys with --set");
+    if (!args.base_model.empty() || !args.vae.empty())
+      throw Error("infer: --base-model and --vae are for --zero-shot; a run has its own");
+  }
   const PredictionFormat format = prediction_format_for(args.out, args.format);
-  ExplainerRun run = load_explainer_for_inference(args.run, config_overrides(args, common),
-                                                  inference_device(args.device));
+  ExplainerRun run =
+      args.zero_shot ? zero_shot_explainer(args, common)
+                     : load_explainer_for_inference(args.run, config_overrides(args, common.sets),
+                                                    inference_device(args.device));
   const ExplainOptions options = ExplainOptions::from_config(run.config, common.seed);
-  // --data, else the run's data.path: an error about the latter names the run's config.json.
+  // --data, else the run's data.path: an error about the latter names the run's config.json
+  // (or, zero-shot, the --config file).
+  const std::string config_path = !args.zero_shot         ? args.run + "/config.json"
+                                  : common.config.empty() ? std::string("--config")
+                                                          : common.config;
   const std::string data_path =
-      args.data.empty() ? run_data_path(run.config, args.run + "/config.json") : args.data;
+      args.data.empty() ? run_data_path(run.config, config_path) : args.data;
   const std::vector<Record> records =
       subset_records(run.config, data_path, args.subset, args.limit);
-  refuse_output_over_inputs("--out", args.out,
-                            {{data_path, "the dataset"}, {args.run, "the run folder"}});
+  refuse_output_over_inputs(
+      "--out", args.out,
+      {{data_path, "the dataset"},
+       args.zero_shot ? ReadPath{args.vae, "the VAE run"} : ReadPath{args.run, "the run folder"}});
   log::info("infer: %zu records of %s, %s decoding, batches of %lld", records.size(),
             args.subset.c_str(), run.config.get<std::string>("infer.decode").c_str(),
             static_cast<long long>(options.batch_size));
@@ -119,7 +158,12 @@ void run_infer(const InferArgs& args, const CommonOptions& common) {
 void register_infer(CLI::App& root, CommonOptions& common) {
   CLI::App* command = root.add_subcommand("infer", "Generate explanations for a data subset");
   auto args = std::make_shared<InferArgs>();
-  command->add_option("--run", args->run, "Explainer run folder (gavamoe train --out)")->required();
+  command->add_option("--run", args->run, "Explainer run folder (gavamoe train --out)");
+  command->add_flag("--zero-shot", args->zero_shot,
+                    "No trained run: the pretrained base alone, placeholders written as words");
+  command->add_option("--base-model", args->base_model,
+                      "--zero-shot: the base (default: train.base_model of --config)");
+  command->add_option("--vae", args->vae, "--zero-shot: VAE run for clusters and ratings");
   command->add_option("--data", args->data, "Dataset (default: the run's data.path)");
   command->add_option("--split", args->split, "Fold 1..5 (default: the run's data.split)")
       ->check(integer_from_to(1, 5));

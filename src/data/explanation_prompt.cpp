@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "gavamoe/core/strings.hpp"
 #include "gavamoe/text/chat_template.hpp"
 
 namespace gavamoe {
@@ -59,8 +60,12 @@ std::string explanation_prompt_text(const Record& record) {
 
 std::vector<int> encode_prompt(const Tokenizer& tokenizer, const Record& record,
                                const PromptOptions& options) {
-  const std::string text = render_chat(
-      options.template_name, {{"user", explanation_prompt_text(record)}}, true, tokenizer);
+  std::string message = explanation_prompt_text(record);
+  if (options.placeholders_as_words) {
+    message = replace_all(message, kItemToken, "the item");
+    message = replace_all(message, kUserToken, "the user");
+  }
+  const std::string text = render_chat(options.template_name, {{"user", message}}, true, tokenizer);
   std::vector<int> ids = encode_with_placeholders(tokenizer, text, placeholder_ids(tokenizer));
   // A template that writes BOS itself (llama-2, llama-3) already gave it.
   if (options.add_bos && options.bos_id >= 0 && (ids.empty() || ids.front() != options.bos_id))

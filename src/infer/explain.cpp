@@ -11,6 +11,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/progress.hpp"
 #include "gavamoe/model/memory_estimate.hpp"
+#include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/model/vae_predict.hpp"
 
 namespace gavamoe {
@@ -94,6 +95,37 @@ ExplainerRun load_explainer_for_inference(const std::string& run_dir,
   run.prompt =
       explainer_prompt_options(info, *run.tokenizer, run.config.get<std::string>("train.template"),
                                run.config.get<int64_t>("train.max_length"));
+  return run;
+}
+
+ExplainerRun load_zero_shot_explainer(const std::string& base_model, const std::string& vae_run,
+                                      const RunConfig& config, torch::Device device) {
+  if (!std::filesystem::exists(vae_run + "/vae.json"))
+    throw file_error(vae_run, "not a pretrain-vae run folder (no vae.json)");
+  ExplainerRun run;
+  run.config = config;
+  run.unknown_ids = parse_unknown_ids(config.get<std::string>("vae.unknown_ids"));
+  run.vae = load_trained_vae(vae_run, device);
+  run.tokenizer = load_pretrained_tokenizer(base_model);
+  ExplainerRunInfo info;
+  info.base_model = resolve_pretrained(base_model);
+  info.base_dtype = config.get<std::string>("train.base_dtype");
+  info.vae_run = vae_run;
+  info.options.pretrained_base = true;
+  info.options.n_experts = 0;  // every layer keeps the base's MLP
+  info.options.lora.rank = 0;  // no adapters
+  info.options.n_clusters = run.vae.model->options.clusters;
+  const PlaceholderIds placeholders = placeholder_ids(*run.tokenizer);
+  info.options.user_token = placeholders.user;
+  info.options.item_token = placeholders.item;
+  require_memory(info.base_model + ": the base and its decoding (infer.batch_size, infer.beams)",
+                 inference_memory(info, config), device);
+  run.explainer = build_explainer(info, 1, device);
+  run.explainer->eval();
+  run.prompt =
+      explainer_prompt_options(info, *run.tokenizer, config.get<std::string>("train.template"),
+                               config.get<int64_t>("train.max_length"));
+  run.prompt.placeholders_as_words = true;
   return run;
 }
 

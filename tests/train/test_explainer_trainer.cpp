@@ -571,6 +571,72 @@ TEST_P(PretrainedBase, TrainInferExportGenerate) {
   EXPECT_LE(line.at("output_ids").size(), 4u);
 }
 
+// infer --zero-shot is the plain base on the explanation prompt with the placeholders written
+// as words: each row's text is what `generate --chat` writes for that prompt, and its prompt ids
+// are generate's (no placeholder id, the base's ChatML).
+TEST(InferCli, ZeroShotIsThePlainBaseOnThePromptWithWords) {
+  const std::string dir = test::scratch_dir();
+  const std::string base = test::write_tiny_chat_base(dir + "/base");
+  const Fixture f = make_fixture(dir);
+  const std::string out = dir + "/zero-shot.jsonl";
+  const auto inferred = test::run_gavamoe("infer --zero-shot --base-model " + base + " --vae " +
+                                              f.vae + " --data " + f.data +
+                                              " --set train.max_length=256 --limit 3"
+                                              " --max-new-tokens 4 --batch-size 1 --threads 1"
+                                              " --out " +
+                                              out,
+                                          dir);
+  ASSERT_EQ(inferred.exit_code, 0) << inferred.err;
+
+  const auto tokenizer = load_pretrained_tokenizer(base);
+  const PlaceholderIds placeholders = placeholder_ids(*tokenizer);
+  const Dataset data = load_dataset(f.data);
+  const std::vector<int64_t> test_records = data.subset(Subset::test);
+  std::istringstream lines(test::read_text(out));
+  int rows = 0;
+  for (std::string line; std::getline(lines, line); ++rows) {
+    ASSERT_LT(rows, 3);
+    const json row = json::parse(line);
+    const Record& record = data.records[test_records[rows]];
+    EXPECT_EQ(row.at("user").get<std::string>(), record.user);
+    EXPECT_EQ(row.at("item").get<std::string>(), record.item);
+    std::string prompt = explanation_prompt_text(record);
+    prompt.replace(prompt.find("<item>"), 6, "the item");
+    prompt.replace(prompt.find("<user>"), 6, "the user");
+    const auto generated = test::run_gavamoe("generate --model " + base + " --chat --prompt '" +
+                                                 prompt + "' --max-new-tokens 4 --json --threads 1",
+                                             dir);
+    ASSERT_EQ(generated.exit_code, 0) << generated.err;
+    const json expected = json::parse(generated.out);
+    EXPECT_EQ(row.at("generated").get<std::string>(), expected.at("text").get<std::string>());
+
+    PromptOptions options;
+    options.template_name = "auto";
+    options.max_length = 256;
+    options.add_bos = tokenizer->adds_bos();
+    options.placeholders_as_words = true;
+    const std::vector<int> ids = encode_prompt(*tokenizer, record, options);
+    EXPECT_EQ(ids, expected.at("prompt_ids").get<std::vector<int>>());
+    for (int id : ids) {
+      EXPECT_NE(id, placeholders.user);
+      EXPECT_NE(id, placeholders.item);
+    }
+  }
+  EXPECT_EQ(rows, 3);
+
+  // One of --run and --zero-shot; --zero-shot needs the VAE run. One line each, no output.
+  for (const std::string& args :
+       {"infer --zero-shot --base-model " + base + " --data " + f.data + " --out " + dir +
+            "/a.jsonl",
+        "infer --out " + dir + "/a.jsonl",
+        "infer --zero-shot --vae " + f.vae + " --data " + f.data + " --out " + dir + "/a.jsonl"}) {
+    const auto refused = test::run_gavamoe(args + " --threads 1", dir);
+    EXPECT_EQ(refused.exit_code, 2) << args;
+    EXPECT_EQ(std::count(refused.err.begin(), refused.err.end(), '\n'), 1) << refused.err;
+    EXPECT_FALSE(fs::exists(dir + "/a.jsonl"));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Kinds, PretrainedBase, ::testing::Values("hf-bpe", "gguf"),
                          [](const auto& info) {
                            return info.param == "gguf" ? std::string("gguf")

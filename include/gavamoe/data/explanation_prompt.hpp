@@ -35,6 +35,9 @@ struct PromptOptions {
   bool add_bos = true;  // from the tokenizer config (Llama default: true)
   int bos_id = 1;
   int eos_id = 2;
+  // The zero-shot baseline (a base with no injected vectors): "<item>" and "<user>" are written
+  // as the words "the item" and "the user" instead of placeholder ids.
+  bool placeholders_as_words = false;
 };
 
 struct PlaceholderIds {
@@ -57,7 +60,8 @@ std::vector<int> encode_with_placeholders(const Tokenizer& tokenizer, const std:
 // The prompt text with the literal "<user>" / "<item>" placeholders, before the template.
 std::string explanation_prompt_text(const Record& record);
 
-// [BOS] prompt, the model input of inference.
+// [BOS] prompt, the model input of inference (placeholders as ids, or as words when
+// options.placeholders_as_words).
 std::vector<int> encode_prompt(const Tokenizer& tokenizer, const Record& record,
                                const PromptOptions& options);
 

@@ -42,6 +42,15 @@ ExplainerRun load_explainer_for_inference(const std::string& run_dir,
                                           const std::vector<std::string>& overrides = {},
                                           torch::Device device = torch::kCPU);
 
+// The zero-shot baseline: the pretrained base `base_model` (a name load_pretrained resolves)
+// alone, with no LoRA, no experts and no placeholder projections, prompted as a run of `config`
+// is (train.template, train.max_length, train.base_dtype) but with the placeholders written as
+// words (PromptOptions::placeholders_as_words): untrained projections would only inject noise.
+// `vae_run` gives each row its cluster and predicted rating, as a trained run's VAE does; it
+// does not reach the model. Errors name the VAE run or the base.
+ExplainerRun load_zero_shot_explainer(const std::string& base_model, const std::string& vae_run,
+                                      const RunConfig& config, torch::Device device = torch::kCPU);
+
 struct ExplainOptions {
   GenerationOptions generation;  // the prompt's and the model's EOS ids are added as stop tokens
   int64_t batch_size = 32;

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "gavamoe/cli/command.hpp"
 #include "gavamoe/core/atomic_file.hpp"
@@ -87,10 +88,10 @@ std::vector<Record> subset_records(const RunConfig& config, const std::string& p
 }
 
 // The zero-shot baseline's explainer: the base of --base-model or train.base_model.
-ExplainerRun zero_shot_explainer(const InferArgs& args, const CommonOptions& common) {
+// `config`: the defaults, --config and --set (setup_run).
+ExplainerRun zero_shot_explainer(const InferArgs& args, RunConfig config) {
   if (args.vae.empty())
     throw Error("infer: --zero-shot needs --vae (the VAE run giving clusters and ratings)");
-  RunConfig config = setup_run(common);
   config.set_all(config_overrides(args, {}));
   std::string base = args.base_model;
   if (base.empty()) {
@@ -105,10 +106,10 @@ ExplainerRun zero_shot_explainer(const InferArgs& args, const CommonOptions& com
 }
 
 void run_infer(const InferArgs& args, const CommonOptions& common) {
+  RunConfig config = setup_run(common);
   if (args.zero_shot == !args.run.empty())
     throw Error("infer: give either --run (a trained explainer) or --zero-shot");
   if (!args.zero_shot) {
-    setup_run(common);
     if (!common.config.empty())
       throw Error("infer: the run folder's config.json is the config; change keys with --set");
     if (!args.base_model.empty() || !args.vae.empty())
@@ -116,7 +117,7 @@ void run_infer(const InferArgs& args, const CommonOptions& common) {
   }
   const PredictionFormat format = prediction_format_for(args.out, args.format);
   ExplainerRun run =
-      args.zero_shot ? zero_shot_explainer(args, common)
+      args.zero_shot ? zero_shot_explainer(args, std::move(config))
                      : load_explainer_for_inference(args.run, config_overrides(args, common.sets),
                                                     inference_device(args.device));
   const ExplainOptions options = ExplainOptions::from_config(run.config, common.seed);

@@ -100,8 +100,7 @@ ExplainerRun load_explainer_for_inference(const std::string& run_dir,
 
 ExplainerRun load_zero_shot_explainer(const std::string& base_model, const std::string& vae_run,
                                       const RunConfig& config, torch::Device device) {
-  if (!std::filesystem::exists(vae_run + "/vae.json"))
-    throw file_error(vae_run, "not a pretrain-vae run folder (no vae.json)");
+  require_vae_run(vae_run);
   ExplainerRun run;
   run.config = config;
   run.unknown_ids = parse_unknown_ids(config.get<std::string>("vae.unknown_ids"));

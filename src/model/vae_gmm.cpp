@@ -4,6 +4,7 @@
 #include "gavamoe/model/vae_gmm.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <string>
 
 #include "gavamoe/core/atomic_file.hpp"
@@ -224,6 +225,11 @@ void save_trained_vae(const std::string& run_dir, VaeGmm& model, const IdMap& us
   write_file_atomic(run_dir + "/vae.json", model->options.to_json().dump(2) + "\n");
   write_file_atomic(run_dir + "/users.json", ids_to_json(users).dump() + "\n");
   write_file_atomic(run_dir + "/items.json", ids_to_json(items).dump() + "\n");
+}
+
+void require_vae_run(const std::string& run_dir) {
+  if (!std::filesystem::exists(run_dir + "/vae.json"))
+    throw file_error(run_dir, "not a pretrain-vae run folder (no vae.json)");
 }
 
 TrainedVae load_trained_vae(const std::string& run_dir, torch::Device device) {

@@ -208,8 +208,7 @@ class ExplainerRun {
 
   // Tokenizer, VAE link and explainer.json of a new run (rank 0 writes, the others wait).
   ExplainerRunInfo prepare_run_folder(const ExplainerSources& s) {
-    if (!fs::exists(s.vae_run + "/vae.json"))
-      throw file_error(s.vae_run, "not a pretrain-vae run folder (no vae.json)");
+    require_vae_run(s.vae_run);
     ExplainerRunInfo info;
     info.options = o_.model;
     info.vae_run = fs::absolute(s.vae_run).lexically_normal().string();
@@ -434,8 +433,7 @@ void check_new_explainer_run(const Dataset& data, const ExplainerSources& source
     throw Error("train: a base model (--base-model) or a model config (--scratch) is required");
   resolve_device(options.device, "train.device", cuda_index);
   require_base_dtype_fits(options.base_dtype, sources.base_model);
-  if (!fs::exists(fs::path(sources.vae_run) / "vae.json"))
-    throw file_error(sources.vae_run, "not a pretrain-vae run folder (no vae.json)");
+  require_vae_run(sources.vae_run);
   if (!sources.tokenizer.empty() && !fs::is_regular_file(sources.tokenizer))
     throw file_error(sources.tokenizer,
                      fs::is_directory(sources.tokenizer)

@@ -123,6 +123,9 @@ struct TrainedVae {
 void save_trained_vae(const std::string& run_dir, VaeGmm& model, const IdMap& users,
                       const IdMap& items);
 TrainedVae load_trained_vae(const std::string& run_dir, torch::Device device = torch::kCPU);
+// An Error naming `run_dir` unless it is a pretrain-vae run folder (has vae.json): the check
+// before a command that needs the VAE does any other work.
+void require_vae_run(const std::string& run_dir);
 
 enum class UnknownIds { error, fallback };  // config "error" | "fallback"
 UnknownIds parse_unknown_ids(const std::string& name);

@@ -15,8 +15,10 @@
 // global norm 1, AdamW (lr 1e-4, weight decay 0.01 on matrices, 0 on vectors). One warm-up
 // step, then `steps` timed steps; the time per step is their median (a shared machine's load
 // comes in bursts), tokens/s counts every input token (batch x padded length) over that time.
-// The layers run on the real tokens only (Explainer::loss, Llama::packed_hidden); with
-// `--layout padded` on all batch x length slots instead, as the peer does (the same loss).
+// The layers run on the real tokens only (Explainer::loss, Llama::packed_hidden), the prompt
+// prefix that records of one cluster share (the chat template's system turn and the prompt's
+// opening words, 28 tokens) once per cluster; with `--layout padded` on all batch x length
+// slots instead, as the peer does (the same loss).
 //
 // Usage: explainer_train_bench [--threads N] [--steps S] [--batch B] [--experts E]
 //                              [--width W] [--base-ffn shared|replace] [--layout packed|padded]
@@ -261,14 +263,22 @@ int main(int argc, char** argv) {
       std::to_string(args.width) + " experts (" + args.base_ffn + "), batch " +
       std::to_string(args.batch) + "x" + std::to_string(batch.ids.size(1)) + " Amazon, cpu, " +
       std::to_string(args.threads) + " threads" + (args.layout == "padded" ? ", padded rows" : "");
+  const int64_t computed =
+      args.layout == "padded"
+          ? tokens
+          : pack_tokens(
+                batch.valid, batch.routing,
+                input_keys(batch.ids, {model->options.user_token, model->options.item_token}))
+                .tokens.size(0);
   std::fprintf(stderr,
                "explainer_train_bench: %lld trainable of %lld parameters, %lld real of %lld input "
-               "tokens, %lld target tokens, %ld minor page faults a step, last loss %.4f\n",
+               "tokens, %lld computed, %lld target tokens, %ld minor page faults a step, last "
+               "loss %.4f\n",
                static_cast<long long>(model->trainable_count()),
                static_cast<long long>(model->parameter_count()),
                static_cast<long long>(batch.valid.sum().item<int64_t>()),
-               static_cast<long long>(tokens), static_cast<long long>(target_tokens), faults,
-               last_loss);
+               static_cast<long long>(tokens), static_cast<long long>(computed),
+               static_cast<long long>(target_tokens), faults, last_loss);
   bench::print_row("train", what, static_cast<double>(tokens) / seconds, "tokens/s");
   bench::print_row("train", what + ", time per step", seconds, "s");
   bench::print_row("train", what + ", peak RSS", peak_rss_mib(), "MiB");

@@ -119,11 +119,12 @@ torch::Tensor SurrogateImpl::hidden(const SurrogateBatch& batch) {
 
 std::pair<torch::Tensor, int64_t> SurrogateImpl::loss(const SurrogateBatch& batch) {
   const torch::Device device = llama->embed_tokens->weight.device();
-  // Only the real tokens pass through the layers ([N, C]), and the head runs on the target
-  // positions among them only: [N_targets, V] rather than [B, T, V].
+  // Only the real tokens pass through the layers ([N, C]), a prompt prefix that rows share
+  // once, and the head runs on the target positions only: [N_targets, V] rather than [B, T, V].
   const torch::Tensor valid = batch.valid.to(device);
-  const torch::Tensor h = llama->packed_hidden(
-      llama->embed(batch.ids.to(device), placeholders(batch.users, batch.items)), valid);
+  const Placeholders injected = placeholders(batch.users, batch.items);
+  const torch::Tensor h = llama->packed_hidden(llama->embed(batch.ids.to(device), injected), valid,
+                                               {}, input_keys(batch.ids, injected.tokens));
   const torch::Tensor targets = batch.targets.to(device).index({valid});  // [N]
   const torch::Tensor scored = targets != kIgnoredTarget;
   const torch::Tensor logits = llama->head(h.index({scored})).to(torch::kFloat32);

@@ -206,14 +206,18 @@ torch::Tensor ExplainerImpl::logits(const ExplainerBatch& batch) {
 
 ExplainerLoss ExplainerImpl::loss(const ExplainerBatch& batch) {
   const torch::Device device = user_table.device();
-  // Only the real tokens pass through the layers ([N, C]), and the head runs on the target
-  // positions among them only: [N_targets, V] rather than [B, T, V].
+  // Only the real tokens pass through the layers ([N, C]), a prompt prefix that records of one
+  // cluster share (the template's opening) once, and the head runs on the target positions
+  // only: [N_targets, V] rather than [B, T, V]. Without MoE blocks the routing matters nowhere,
+  // so every record shares.
   const torch::Tensor valid =
       batch.valid.defined()
           ? batch.valid.to(device, torch::kBool)
           : torch::ones(batch.ids.sizes(), torch::dtype(torch::kBool).device(device));
   const torch::Tensor hidden =
-      llama->packed_hidden(batch_embeddings(*this, batch), valid, batch_routing(batch, device));
+      llama->packed_hidden(batch_embeddings(*this, batch), valid,
+                           moe_blocks.empty() ? Routing{} : batch_routing(batch, device),
+                           input_keys(batch.ids, {options.user_token, options.item_token}));
   const torch::Tensor targets = batch.targets.to(device).index({valid});  // [N]
   const torch::Tensor scored = targets != kIgnoredTarget;
   const torch::Tensor logits = llama->head(hidden.index({scored})).to(torch::kFloat32);

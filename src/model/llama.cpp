@@ -4,6 +4,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
+
 #include "gavamoe/model/activation_checkpoint.hpp"
 #include "gavamoe/model/few_rows_linear.hpp"
 
@@ -69,20 +71,21 @@ torch::Tensor project(nn::Linear& base, LoraLinear& lora, const torch::Tensor& x
   return lora ? lora(x) : few_rows_linear(base, x);
 }
 
-// Packed tokens to and from their slots: [N, heads, 1, D] -> [B, heads, T, D] with zeros at the
-// padding (which no real query sees: it follows every real token of its row), and
-// [B, T, F] -> [N, 1, F].
+// Packed tokens to and from their slots: [M, heads, 1, D] -> [B, heads, T, D], each slot
+// reading its computed token (padding slots read some token, which no real query sees: the
+// padding follows every real token of its row), and [B, T, F] -> [M, 1, F] at the slots where
+// the tokens are computed.
 torch::Tensor to_slots(const torch::Tensor& packed, const TokenPacking& packing) {
   const int64_t heads = packed.size(1), d = packed.size(3);
-  return torch::zeros({packing.batch * packing.length, heads, d}, packed.options())
-      .index_copy(0, packing.slots, packed.reshape({-1, heads, d}))
+  return packed.reshape({-1, heads, d})
+      .index_select(0, packing.source)
       .view({packing.batch, packing.length, heads, d})
       .transpose(1, 2);
 }
 
 torch::Tensor from_slots(const torch::Tensor& x, const TokenPacking& packing) {
   return x.reshape({packing.batch * packing.length, x.size(-1)})
-      .index_select(0, packing.slots)
+      .index_select(0, packing.tokens)
       .unsqueeze(1);
 }
 
@@ -222,18 +225,18 @@ torch::Tensor LlamaImpl::hidden(const torch::Tensor& embeddings, const torch::Te
 }
 
 torch::Tensor LlamaImpl::packed_hidden(const torch::Tensor& embeddings, const torch::Tensor& valid,
-                                       const Routing& routing) {
+                                       const Routing& routing, const torch::Tensor& keys) {
   const int64_t b = embeddings.size(0), t = embeddings.size(1);
   const auto device = embeddings.device();
   TORCH_CHECK(valid.dim() == 2 && valid.size(0) == b && valid.size(1) == t,
               "packed_hidden: valid must be [B, T]");
-  const torch::Tensor real = valid.to(device, torch::kBool);
-  TORCH_CHECK(t < 2 || !(real.slice(1, 1) & ~real.slice(1, 0, t - 1)).any().item<bool>(),
-              "packed_hidden: rows must be right-padded");
-  TokenPacking packing{real.reshape(-1).nonzero().squeeze(1), b, t};
-  const torch::Tensor rows = packing.slots.div(t, "floor");
-  const torch::Tensor positions = packing.slots.remainder(t).unsqueeze(1);  // [N, 1]
-  // Each packed token is a "sequence" of one for the blocks that route: it takes its row's
+  TokenPacking packing = pack_tokens(valid, routing, keys);
+  packing.tokens = packing.tokens.to(device);
+  packing.source = packing.source.to(device);
+  packing.real = packing.real.to(device);
+  const torch::Tensor rows = packing.tokens.div(t, "floor");
+  const torch::Tensor positions = packing.tokens.remainder(t).unsqueeze(1);  // [M, 1]
+  // Each computed token is a "sequence" of one for the blocks that route: it takes its row's
   // routing.
   Routing per_token;
   if (routing.clusters.defined())
@@ -241,9 +244,11 @@ torch::Tensor LlamaImpl::packed_hidden(const torch::Tensor& embeddings, const to
   if (routing.weights.defined())
     per_token.weights = routing.weights.to(device).index_select(0, rows);
   const torch::Tensor x =
-      embeddings.reshape({b * t, embeddings.size(2)}).index_select(0, packing.slots).unsqueeze(1);
+      embeddings.reshape({b * t, embeddings.size(2)}).index_select(0, packing.tokens).unsqueeze(1);
   const Rotary rotary(positions, rotary_inverse_frequencies.to(device), embeddings.scalar_type());
-  return run_layers(x, rotary, {}, nullptr, 0, per_token, packing).squeeze(1);
+  const torch::Tensor computed =
+      run_layers(x, rotary, {}, nullptr, 0, per_token, packing).squeeze(1);  // [M, C]
+  return packing.shares() ? computed.index_select(0, packing.real) : computed;
 }
 
 torch::Tensor LlamaImpl::run_layers(torch::Tensor x, const Rotary& rotary,
@@ -281,6 +286,79 @@ torch::Tensor LlamaImpl::forward(const torch::Tensor& ids) {
 KvCache LlamaImpl::make_cache(int64_t batch, int64_t capacity) {
   const torch::Tensor& weight = embed_tokens->weight;
   return KvCache(config, batch, capacity, weight.options().requires_grad(false));
+}
+
+namespace {
+
+// Whether rows r and s route alike (the same cluster and cluster weights, where given).
+bool same_routing(const Routing& routing, int64_t r, int64_t s) {
+  if (routing.clusters.defined() &&
+      routing.clusters[r].item<int64_t>() != routing.clusters[s].item<int64_t>())
+    return false;
+  return !routing.weights.defined() || torch::equal(routing.weights[r], routing.weights[s]);
+}
+
+}  // namespace
+
+TokenPacking pack_tokens(const torch::Tensor& valid, const Routing& routing,
+                         const torch::Tensor& keys) {
+  TORCH_CHECK(valid.dim() == 2, "pack_tokens: valid must be [B, T]");
+  const int64_t b = valid.size(0), t = valid.size(1);
+  const torch::Tensor real = valid.to(torch::kCPU, torch::kBool).contiguous();
+  TORCH_CHECK(t < 2 || !(real.slice(1, 1) & ~real.slice(1, 0, t - 1)).any().item<bool>(),
+              "packed_hidden: rows must be right-padded");
+  TORCH_CHECK(!keys.defined() || keys.sizes() == valid.sizes(), "pack_tokens: keys must be [B, T]");
+  const torch::Tensor lengths_tensor = real.sum(1).to(torch::kInt64);
+  const auto lengths = lengths_tensor.accessor<int64_t, 1>();
+  Routing host;
+  if (routing.clusters.defined()) host.clusters = routing.clusters.to(torch::kCPU);
+  if (routing.weights.defined()) host.weights = routing.weights.to(torch::kCPU);
+  const torch::Tensor host_keys =
+      keys.defined() ? keys.to(torch::kCPU, torch::kInt64).contiguous() : torch::Tensor();
+
+  std::vector<int64_t> tokens, source(b * t, 0), real_tokens;
+  for (int64_t r = 0; r < b; ++r) {
+    // The earlier row of the same routing with the longest prefix of equal inputs.
+    int64_t donor = -1, shared = 0;
+    if (host_keys.defined()) {
+      const int64_t* own = host_keys.data_ptr<int64_t>() + r * t;
+      for (int64_t p = 0; p < r; ++p) {
+        if (!same_routing(host, p, r)) continue;
+        const int64_t* other = host_keys.data_ptr<int64_t>() + p * t;
+        int64_t agree = 0;
+        const int64_t limit = std::min(lengths[r], lengths[p]);
+        while (agree < limit && own[agree] == other[agree]) ++agree;
+        if (agree > shared) donor = p, shared = agree;
+      }
+    }
+    for (int64_t s = 0; s < lengths[r]; ++s) {
+      const int64_t slot = r * t + s;
+      if (s < shared) {
+        source[slot] = source[donor * t + s];
+      } else {
+        source[slot] = static_cast<int64_t>(tokens.size());
+        tokens.push_back(slot);
+      }
+      real_tokens.push_back(source[slot]);
+    }
+  }
+  TokenPacking packing;
+  packing.tokens = torch::tensor(tokens, torch::kInt64);
+  packing.source = torch::tensor(source, torch::kInt64);
+  packing.real = torch::tensor(real_tokens, torch::kInt64);
+  packing.batch = b;
+  packing.length = t;
+  return packing;
+}
+
+torch::Tensor input_keys(const torch::Tensor& ids, const std::vector<int64_t>& placeholder_tokens) {
+  TORCH_CHECK(ids.dim() == 2, "input_keys: ids must be [B, T]");
+  // Ids are non-negative: -(b + 1) is row b's alone.
+  const torch::Tensor own =
+      -(torch::arange(1, ids.size(0) + 1, ids.options().dtype(torch::kInt64)).unsqueeze(1));
+  torch::Tensor keys = ids.to(torch::kInt64);
+  for (int64_t token : placeholder_tokens) keys = torch::where(ids == token, own, keys);
+  return keys;
 }
 
 }  // namespace gavamoe

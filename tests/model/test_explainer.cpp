@@ -231,16 +231,34 @@ TEST(Explainer, LossIsSummedCrossEntropyOverTargetsOnly) {
   EXPECT_NEAR(plain_loss.sum.item<double>(), expected, 1e-3);
 }
 
-// The loss runs the layers on the real tokens only (Llama::packed_hidden); its value and every
-// trainable gradient equal those of the padded batch through an explicit mask, for hard and
-// soft gating with a shared base MLP.
+// The loss runs the layers on the real tokens only (Llama::packed_hidden), a prompt prefix that
+// records of one cluster share once; its value and every trainable gradient equal those of the
+// padded batch through an explicit mask, for hard and soft gating with a shared base MLP and for
+// LoRA alone. The batch: kExamples and two records that begin as the first (one of its cluster,
+// sharing the tokens before the item, one of another cluster, sharing nothing).
 TEST(Explainer, PackedLossAndGradientsEqualThePaddedBatch) {
-  for (const std::string gating : {"hard", "soft"}) {
-    Explainer explainer = make_explainer(make_options(true, gating, "shared"));
-    ExplainerBatch batch = make_batch(kExamples);
+  std::vector<Example> examples = kExamples;
+  examples.push_back({{1, 17, kItem, 34, kUser, 9, 121, 44, 2}, 6, 3, 2, 0});
+  examples.push_back({{1, 17, kItem, 33, kUser, 9, 120, 46, 2}, 6, 1, 3, 1});
+  for (const std::string gating : {"hard", "soft", "none"}) {
+    ExplainerOptions options = make_options(true, gating == "none" ? "hard" : gating, "shared");
+    if (gating == "none") options.n_experts = 0;
+    Explainer explainer = make_explainer(options);
+    ExplainerBatch batch = make_batch(examples);
     if (gating == "soft")
-      batch.routing.weights =
-          torch::tensor({{0.5f, 0.5f, 0.f}, {0.2f, 0.3f, 0.5f}, {0.f, 0.4f, 0.6f}});
+      batch.routing.weights = torch::tensor({{0.5f, 0.5f, 0.f},
+                                             {0.2f, 0.3f, 0.5f},
+                                             {0.f, 0.4f, 0.6f},
+                                             {0.5f, 0.5f, 0.f},
+                                             {0.f, 0.4f, 0.6f}});
+    // Records 0 and 3 route alike (cluster 0, the same weights) and share 2 tokens, records 2
+    // and 4 (cluster 1) their first; without experts every record shares its first token with
+    // record 0, and records 3 and 4 the first two.
+    const int64_t real = batch.valid.sum().item<int64_t>();
+    const int64_t computed = pack_tokens(batch.valid, gating == "none" ? Routing{} : batch.routing,
+                                         input_keys(batch.ids, {kUser, kItem}))
+                                 .tokens.size(0);
+    EXPECT_EQ(computed, real - (gating == "none" ? 6 : 3)) << gating;
     auto gradients = [&] {
       std::map<std::string, torch::Tensor> out;
       for (auto& [name, p] : explainer->trainable_parameters()) {

@@ -60,13 +60,32 @@ struct Rotary {
 };
 
 // The real tokens of right-padded rows, packed (LlamaImpl::packed_hidden): the blocks that work
-// token by token (norms, projections, feed-forward) run on these N rows only, as [N, 1, C], and
-// attention on the [B, T] slots they came from, so no matrix product is spent on padding.
+// token by token (norms, projections, feed-forward) run on M computed tokens only, as [M, 1, C],
+// and attention on the [B, T] slots, each slot reading its computed token. Without shared
+// prefixes the computed tokens are the N real tokens in row-major order (M = N). With them
+// (pack_tokens with input keys), a row whose first s inputs and routing equal those of an
+// earlier row reads that row's computed tokens for its first s slots: a token's hidden state
+// depends only on the inputs up to it and the row's routing, so the values are the same, and
+// the gradient reaching a shared token is the sum of its readers' (attention's index_select
+// backward adds them up). One difference in training: a shared token draws one LoRA dropout
+// mask for all its readers.
 struct TokenPacking {
-  torch::Tensor slots;            // [N] int64: b * T + t of each real token, row-major order
+  torch::Tensor tokens;  // [M] int64: the slot b * T + t each computed token is computed at
+  torch::Tensor source;  // [B * T] int64: the computed token each slot reads (padding: any)
+  torch::Tensor real;    // [N] int64: the computed token of each real slot, in row-major order
   int64_t batch = 0, length = 0;  // B, T
-  bool packed() const { return slots.defined(); }
+  bool packed() const { return tokens.defined(); }
+  bool shares() const { return real.size(0) > tokens.size(0); }
 };
+
+// The packing of right-padded rows (valid [B, T] bool, each row's real tokens first). keys
+// [B, T] int64 (input_keys) or undefined (no sharing); rows share a prefix only when their
+// routing (cluster and cluster weights, where given) is the same. Computed on the host.
+TokenPacking pack_tokens(const torch::Tensor& valid, const Routing& routing = {},
+                         const torch::Tensor& keys = {});
+// Keys that tell equal inputs: the ids [B, T], with every slot of a placeholder token (whose
+// vector is the row's own) given a key no other row has.
+torch::Tensor input_keys(const torch::Tensor& ids, const std::vector<int64_t>& placeholder_tokens);
 
 struct AttentionImpl : torch::nn::Module {
   explicit AttentionImpl(const LlamaConfig& config);
@@ -120,9 +139,11 @@ struct LlamaImpl : torch::nn::Module {
   // The final normalised hidden states [N, C] of the real tokens of right-padded rows, in
   // row-major order (the rows of hidden(embeddings, positions)[valid]): valid [B, T] bool, each
   // row's real tokens first, at positions 0, 1, ...; routing per row. For training and scoring:
-  // the per-token work is spent on the N real tokens only, not on B x T slots.
+  // the per-token work is spent on the N real tokens only, not on B x T slots, and with `keys`
+  // (input_keys of the ids) a prefix that rows of the same routing share is computed once
+  // (TokenPacking).
   torch::Tensor packed_hidden(const torch::Tensor& embeddings, const torch::Tensor& valid,
-                              const Routing& routing = {});
+                              const Routing& routing = {}, const torch::Tensor& keys = {});
   torch::Tensor head(const torch::Tensor& hidden);  // [.., C] -> logits [.., V]
   // Whole sequences ids [B, T] (no padding, positions 0..T-1) -> logits [B, T, V].
   torch::Tensor forward(const torch::Tensor& ids);

@@ -66,10 +66,17 @@ std::string base_hf_name(std::string name) {
   return hf_tensor_name(name);
 }
 
-Routing batch_routing(const ExplainerBatch& batch, torch::Device device) {
+// The part of the batch's routing that the gating reads: the clusters for hard gating, the
+// cluster weights for soft. Only that part decides which records share a prompt prefix
+// (Llama::packed_hidden): under hard gating two records of one cluster route alike whatever
+// their weights.
+Routing batch_routing(const ExplainerBatch& batch, const std::string& gating,
+                      torch::Device device) {
   Routing routing;
-  if (batch.routing.clusters.defined()) routing.clusters = batch.routing.clusters.to(device);
-  if (batch.routing.weights.defined()) routing.weights = batch.routing.weights.to(device);
+  if (gating == "hard" && batch.routing.clusters.defined())
+    routing.clusters = batch.routing.clusters.to(device);
+  if (gating == "soft" && batch.routing.weights.defined())
+    routing.weights = batch.routing.weights.to(device);
   return routing;
 }
 
@@ -87,7 +94,7 @@ torch::Tensor batch_hidden(ExplainerImpl& model, const ExplainerBatch& batch) {
           .unsqueeze(0)
           .expand({batch.ids.size(0), -1});
   return model.llama->hidden(batch_embeddings(model, batch), positions, {}, nullptr,
-                             batch_routing(batch, device));
+                             batch_routing(batch, model.options.gating, device));
 }
 
 }  // namespace
@@ -214,10 +221,10 @@ ExplainerLoss ExplainerImpl::loss(const ExplainerBatch& batch) {
       batch.valid.defined()
           ? batch.valid.to(device, torch::kBool)
           : torch::ones(batch.ids.sizes(), torch::dtype(torch::kBool).device(device));
-  const torch::Tensor hidden =
-      llama->packed_hidden(batch_embeddings(*this, batch), valid,
-                           moe_blocks.empty() ? Routing{} : batch_routing(batch, device),
-                           input_keys(batch.ids, {options.user_token, options.item_token}));
+  const torch::Tensor hidden = llama->packed_hidden(
+      batch_embeddings(*this, batch), valid,
+      moe_blocks.empty() ? Routing{} : batch_routing(batch, options.gating, device),
+      input_keys(batch.ids, {options.user_token, options.item_token}));
   const torch::Tensor targets = batch.targets.to(device).index({valid});  // [N]
   const torch::Tensor scored = targets != kIgnoredTarget;
   const torch::Tensor logits = llama->head(hidden.index({scored})).to(torch::kFloat32);

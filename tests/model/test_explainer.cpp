@@ -251,13 +251,17 @@ TEST(Explainer, PackedLossAndGradientsEqualThePaddedBatch) {
                                              {0.f, 0.4f, 0.6f},
                                              {0.5f, 0.5f, 0.f},
                                              {0.f, 0.4f, 0.6f}});
-    // Records 0 and 3 route alike (cluster 0, the same weights) and share 2 tokens, records 2
-    // and 4 (cluster 1) their first; without experts every record shares its first token with
-    // record 0, and records 3 and 4 the first two.
+    else  // as the trainer's batches: the VAE's weights beside the clusters, unread here
+      batch.routing.weights = torch::softmax(torch::randn({5, kClusters}), 1);
+    // Records 0 and 3 route alike (cluster 0 under hard gating, the same weights under soft)
+    // and share 2 tokens, records 2 and 4 (cluster 1, the same weights) their first; without
+    // experts every record shares its first token with record 0, and records 3 and 4 the first two.
     const int64_t real = batch.valid.sum().item<int64_t>();
-    const int64_t computed = pack_tokens(batch.valid, gating == "none" ? Routing{} : batch.routing,
-                                         input_keys(batch.ids, {kUser, kItem}))
-                                 .tokens.size(0);
+    Routing read;  // the part of the routing the gating reads
+    if (gating == "hard") read.clusters = batch.routing.clusters;
+    if (gating == "soft") read.weights = batch.routing.weights;
+    const int64_t computed =
+        pack_tokens(batch.valid, read, input_keys(batch.ids, {kUser, kItem})).tokens.size(0);
     EXPECT_EQ(computed, real - (gating == "none" ? 6 : 3)) << gating;
     auto gradients = [&] {
       std::map<std::string, torch::Tensor> out;

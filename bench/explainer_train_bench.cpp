@@ -267,7 +267,7 @@ int main(int argc, char** argv) {
       args.layout == "padded"
           ? tokens
           : pack_tokens(
-                batch.valid, batch.routing,
+                batch.valid, model->loss_routing(batch),
                 input_keys(batch.ids, {model->options.user_token, model->options.item_token}))
                 .tokens.size(0);
   std::fprintf(stderr,

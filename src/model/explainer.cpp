@@ -221,10 +221,9 @@ ExplainerLoss ExplainerImpl::loss(const ExplainerBatch& batch) {
       batch.valid.defined()
           ? batch.valid.to(device, torch::kBool)
           : torch::ones(batch.ids.sizes(), torch::dtype(torch::kBool).device(device));
-  const torch::Tensor hidden = llama->packed_hidden(
-      batch_embeddings(*this, batch), valid,
-      moe_blocks.empty() ? Routing{} : batch_routing(batch, options.gating, device),
-      input_keys(batch.ids, {options.user_token, options.item_token}));
+  const torch::Tensor hidden =
+      llama->packed_hidden(batch_embeddings(*this, batch), valid, loss_routing(batch),
+                           input_keys(batch.ids, {options.user_token, options.item_token}));
   const torch::Tensor targets = batch.targets.to(device).index({valid});  // [N]
   const torch::Tensor scored = targets != kIgnoredTarget;
   const torch::Tensor logits = llama->head(hidden.index({scored})).to(torch::kFloat32);
@@ -241,6 +240,10 @@ ExplainerLoss ExplainerImpl::loss(const ExplainerBatch& batch) {
         result.sum + options.load_balance_weight * result.aux * static_cast<double>(result.tokens);
   }
   return result;
+}
+
+Routing ExplainerImpl::loss_routing(const ExplainerBatch& batch) {
+  return moe_blocks.empty() ? Routing{} : batch_routing(batch, options.gating, user_table.device());
 }
 
 std::map<std::string, torch::Tensor> ExplainerImpl::trainable_parameters() {

@@ -257,11 +257,9 @@ TEST(Explainer, PackedLossAndGradientsEqualThePaddedBatch) {
     // and share 2 tokens, records 2 and 4 (cluster 1, the same weights) their first; without
     // experts every record shares its first token with record 0, and records 3 and 4 the first two.
     const int64_t real = batch.valid.sum().item<int64_t>();
-    Routing read;  // the part of the routing the gating reads
-    if (gating == "hard") read.clusters = batch.routing.clusters;
-    if (gating == "soft") read.weights = batch.routing.weights;
-    const int64_t computed =
-        pack_tokens(batch.valid, read, input_keys(batch.ids, {kUser, kItem})).tokens.size(0);
+    const int64_t computed = pack_tokens(batch.valid, explainer->loss_routing(batch),
+                                         input_keys(batch.ids, {kUser, kItem}))
+                                 .tokens.size(0);
     EXPECT_EQ(computed, real - (gating == "none" ? 6 : 3)) << gating;
     auto gradients = [&] {
       std::map<std::string, torch::Tensor> out;

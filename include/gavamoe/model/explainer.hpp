@@ -79,6 +79,9 @@ struct ExplainerImpl : torch::nn::Module {
   // Summed (not averaged) so that data-parallel ranks and accumulation steps can normalise by
   // the global token count.
   ExplainerLoss loss(const ExplainerBatch& batch);
+  // The routing the loss packs the batch's tokens by (Llama::packed_hidden): the part its
+  // gating reads, none without MoE blocks, on the model's device.
+  Routing loss_routing(const ExplainerBatch& batch);
 
   // Trainable parameters by name (requires_grad), in name order; what checkpoints hold.
   std::map<std::string, torch::Tensor> trainable_parameters();

@@ -306,7 +306,7 @@ TokenPacking pack_tokens(const torch::Tensor& valid, const Routing& routing,
   const int64_t b = valid.size(0), t = valid.size(1);
   const torch::Tensor real = valid.to(torch::kCPU, torch::kBool).contiguous();
   TORCH_CHECK(t < 2 || !(real.slice(1, 1) & ~real.slice(1, 0, t - 1)).any().item<bool>(),
-              "packed_hidden: rows must be right-padded");
+              "pack_tokens: rows must be right-padded");
   TORCH_CHECK(!keys.defined() || keys.sizes() == valid.sizes(), "pack_tokens: keys must be [B, T]");
   const torch::Tensor lengths_tensor = real.sum(1).to(torch::kInt64);
   const auto lengths = lengths_tensor.accessor<int64_t, 1>();

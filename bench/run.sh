@@ -3,9 +3,16 @@
 # the hardware it ran on; writes the same as JSON.
 #
 # Usage: bench/run.sh [--out FILE] [--threads N] [--quick] [--only explainer-train]
+#        bench/run.sh --only explainer-epoch --epoch-run RUN [--epoch-steps N] [--threads N]
 #   --out FILE    JSON output (default: build/bench-results.json)
 #   --threads N   CPU threads for the LibTorch benchmarks (default: all cores)
 #   --only explainer-train  only the explainer training rows on SmolLM2 and their peer
+#   --only explainer-epoch  the PyTorch-eager peer trains the first epoch of the `gavamoe train`
+#                 run RUN (a pretrained base, hard gating or none), on the run's examples in the
+#                 run's order (bench/explainer_epoch_file.cpp), beside the epoch time the run
+#                 measured itself (its metrics.json), and the ratio; RUN must have trained on
+#                 this machine, idle, with these threads. An hour or more on 2 cores;
+#                 --epoch-steps N: the peer's first N steps only (no ratio), a quick check.
 #   --quick       skip the slow ones (the Python metric baseline, the paper-size VAE) and time
 #                 the pretrained model (gavamoe and its HF transformers peer) once after the warm-up
 # Needs a build made by scripts/setup.sh and GAVAMOE_DATASETS (TripAdvisor ratings, PETER
@@ -22,12 +29,16 @@ OUT="$BUILD/bench-results.json"
 THREADS="$(nproc)"
 QUICK=0
 ONLY=""
+EPOCH_RUN=""
+EPOCH_STEPS=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --out) OUT="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --quick) QUICK=1; shift ;;
     --only) ONLY="$2"; shift 2 ;;
+    --epoch-run) EPOCH_RUN="$2"; shift 2 ;;
+    --epoch-steps) EPOCH_STEPS="$2"; shift 2 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -116,9 +127,40 @@ explainer_train_rows() {  # args: explainer_train_bench options (--experts, --wi
   fi
   rm -f "$batch_file"
 }
+# A whole epoch of a gavamoe train run against the peer training the same batches.
+explainer_epoch_rows() {
+  [[ -n "$EPOCH_RUN" ]] || { echo "bench/run.sh: --only explainer-epoch needs --epoch-run RUN" >&2; exit 2; }
+  [[ -f "$EPOCH_RUN/metrics.json" ]] || { echo "bench/run.sh: $EPOCH_RUN/metrics.json: not a finished train run" >&2; exit 2; }
+  [[ -x "$PYTHON" ]] || { echo "bench/run.sh: no Python venv at $PYTHON" >&2; exit 2; }
+  local epoch_file="$BUILD/explainer-epoch.safetensors" base
+  base="$("$BIN/explainer_epoch_file" --run "$EPOCH_RUN" --out "$epoch_file" --steps "$EPOCH_STEPS")"
+  echo "== bench/explainer_train_peer.py --epoch-file ($EPOCH_RUN)" >&2
+  "$PYTHON" "$ROOT/bench/explainer_train_peer.py" --epoch-file "$epoch_file" --gguf "$base" \
+    --threads "$THREADS" --steps "$EPOCH_STEPS" | grep '^| ' | tee -a "$ROWS" >&2
+  rm -f "$epoch_file"
+  python3 - "$EPOCH_RUN/metrics.json" "$ROWS" <<'PY' | tee -a "$ROWS" >&2
+import json, sys
+metrics = json.load(open(sys.argv[1]))
+peer = [line.split("|") for line in open(sys.argv[2]) if "PyTorch eager, explainer epoch" in line]
+time = [cells for cells in peer if cells[2].strip().endswith(", training time")]
+if not metrics.get("epoch_seconds") or not time:
+    sys.exit(0)
+what = time[0][2].strip()[len("PyTorch eager, "):-len(", training time")]
+ours = metrics["epoch_seconds"][0]
+steps = int(what.split(" steps of ")[0].rsplit(", ", 1)[1])
+if steps * metrics["epochs_run"] != metrics["steps"]:
+    sys.exit(0)  # a part of the epoch: no ratio
+print("| train | %s, gavamoe train, training time | %.0f | s |" % (what, ours))
+print("| train | %s, gavamoe / PyTorch eager | %.2f | x |" % (what, float(time[0][3]) / ours))
+PY
+}
 explainer_steps=5
 [[ $QUICK == 0 ]] || explainer_steps=3
-explainer_train_rows --experts 4 --width 128 --base-ffn shared
+if [[ "$ONLY" == explainer-epoch ]]; then
+  explainer_epoch_rows
+else
+  explainer_train_rows --experts 4 --width 128 --base-ffn shared
+fi
 if [[ -z "$ONLY" ]]; then
 if [[ -n "$gpu" ]]; then
   run "$BIN/vae_bench" small cuda

@@ -151,13 +151,6 @@ class TrainingRun {
 
   // ---- training ----
 
-  std::vector<int64_t> epoch_order(int64_t epoch) const {
-    std::vector<int64_t> order(task_.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::shuffle(order.begin(), order.end(), std::mt19937_64(seed_mix(o_.seed, epoch)));
-    return order;
-  }
-
   // One optimizer step (step_ of the run, position_ of the epoch); returns its mean loss.
   double train_step(const std::vector<int64_t>& order) {
     const int64_t first = position_ * o_.grad_accum;
@@ -215,7 +208,7 @@ class TrainingRun {
 
   // Runs the rest of the current epoch; false when stop_after_steps ended the run.
   bool train_epoch() {
-    const auto order = epoch_order(epoch_);
+    const auto order = epoch_order(task_.size(), o_.seed, epoch_);
     std::optional<Progress> progress;
     if (is_main())
       progress.emplace(
@@ -485,6 +478,13 @@ uint64_t checkpoint_seed(const std::string& run_dir, uint64_t fallback) {
   const std::string dir = checkpoint_dir(run_dir);
   if (dir.empty()) return fallback;
   return read_json_file(dir + "/state.json").value("seed", fallback);
+}
+
+std::vector<int64_t> epoch_order(int64_t size, uint64_t seed, int64_t epoch) {
+  std::vector<int64_t> order(size);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(seed_mix(seed, epoch)));
+  return order;
 }
 
 }  // namespace gavamoe

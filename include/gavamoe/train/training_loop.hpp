@@ -125,4 +125,8 @@ TrainingResult run_training(torch::nn::Module& model, TrainingTask& task,
 // The seed a checkpointed run started with (a resumed run keeps it), or `fallback`.
 uint64_t checkpoint_seed(const std::string& run_dir, uint64_t fallback);
 
+// The positions 0..size-1 in the order epoch `epoch` (0 for the first) of a run seeded with
+// `seed` visits them.
+std::vector<int64_t> epoch_order(int64_t size, uint64_t seed, int64_t epoch);
+
 }  // namespace gavamoe

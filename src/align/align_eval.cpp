@@ -48,11 +48,10 @@ class AlignEvaluator {
                  const AlignEvalOptions& options)
       : run_(run), examples_(std::move(examples)), queries_(std::move(queries)), o_(options) {
     const Tokenizer& tokenizer = *run_.tokenizer;
-    stop_ = tokenizer.end_of_generation_ids();
+    const GenerationOptions answer = answer_generation_options(tokenizer);
+    stop_ = answer.stop_tokens;
+    banned_ = answer.banned_tokens;
     for (int id : stop_) end_markers_.push_back(tokenizer.id_to_piece(id));
-    for (int id : {tokenizer.bos_id(), tokenizer.pad_id()})
-      if (id >= 0 && std::find(stop_.begin(), stop_.end(), id) == stop_.end())
-        banned_.push_back(id);
     yes_ = first_token(tokenizer, "Yes");
     no_ = first_token(tokenizer, "No");
   }

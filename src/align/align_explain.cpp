@@ -59,13 +59,9 @@ int64_t explain_alignment(const std::string& run_dir, const std::string& out,
               static_cast<long long>(examples.skipped),
               static_cast<long long>(run.info.max_length));
 
-  GenerationOptions g;
+  GenerationOptions g = answer_generation_options(*run.tokenizer);
   g.max_new_tokens = o.max_new_tokens;
   g.min_new_tokens = o.min_new_tokens;
-  g.stop_tokens = run.tokenizer->end_of_generation_ids();
-  for (int id : {run.tokenizer->bos_id(), run.tokenizer->pad_id()})
-    if (id >= 0 && std::find(g.stop_tokens.begin(), g.stop_tokens.end(), id) == g.stop_tokens.end())
-      g.banned_tokens.push_back(id);
   const auto histories = query_histories(data, queries, folder.max_history, folder.dir);
   Table table;
   table.columns = {"split", "label", "history",   "target", "answer",

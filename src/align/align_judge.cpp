@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "gavamoe/align/alignment_metrics.hpp"
 #include "gavamoe/align/explanation_judge.hpp"
@@ -11,8 +12,13 @@
 #include "gavamoe/core/csv.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/json_file.hpp"
+#include "gavamoe/core/progress.hpp"
 #include "gavamoe/core/strings.hpp"
+#include "gavamoe/infer/generator.hpp"
+#include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/rec/sequence_dataset.hpp"
+#include "gavamoe/text/chat_template.hpp"
+#include "gavamoe/train/device.hpp"
 
 namespace gavamoe {
 namespace {
@@ -93,24 +99,137 @@ std::vector<ExplanationRow> read_explanations(const std::string& path) {
   return rows;
 }
 
+// The judge model of JudgeModelOptions, loaded once for every explainer.
+class ModelJudge {
+ public:
+  explicit ModelJudge(const JudgeModelOptions& options)
+      : o_(options),
+        judge_(load_pretrained(options.model, torch::kFloat32,
+                               resolve_device(options.device, "--device"))),
+        template_(resolve_chat_template("auto", *judge_.tokenizer)),
+        generation_(answer_generation_options(*judge_.tokenizer)) {
+    generation_.max_new_tokens = o_.max_new_tokens;
+  }
+
+  // The grades of the valid rows of one explainer's file (the first max_rows of them).
+  json grade(const std::string& name, const std::vector<ExplanationRow>& rows) {
+    std::vector<const ExplanationRow*> judged;
+    for (const auto& row : rows)
+      if (row.split == "valid" &&
+          (o_.max_rows <= 0 || static_cast<int64_t>(judged.size()) < o_.max_rows))
+        judged.push_back(&row);
+    std::map<std::string, int64_t> strict = {{"A", 0}, {"B", 0}, {"C", 0}, {"D", 0}, {"none", 0}};
+    std::map<std::string, int64_t> lenient = strict;
+    // Every prompt is encoded and checked against the judge's context before any is answered.
+    std::vector<std::vector<int>> prompts;
+    const int64_t context = judge_.config.max_position_embeddings;
+    for (const ExplanationRow* row : judged) {
+      const std::string prompt = judge_prompt(split_text(row->history, "; "), row->target,
+                                              normalise_answer(row->label) == "yes", row->answer);
+      prompts.push_back(encode_chat_prompt(
+          *judge_.tokenizer, render_chat(template_, {{"user", prompt}}, true, *judge_.tokenizer)));
+      const auto length = static_cast<int64_t>(prompts.back().size());
+      if (length + o_.max_new_tokens > context)
+        throw Error("align judge: the judge prompt of valid row " + std::to_string(prompts.size()) +
+                    " of " + name + " is " + std::to_string(length) +
+                    " tokens, with --judge-max-new-tokens " + std::to_string(o_.max_new_tokens) +
+                    " more than the " + std::to_string(context) + " positions of the judge model " +
+                    judge_.path);
+    }
+    json replies = json::array();
+    double grade_sum = 0;
+    const auto n = static_cast<int64_t>(judged.size());
+    Progress progress("align judge " + name, n, "explanation");
+    for (int64_t begin = 0; begin < n; begin += o_.batch_size) {
+      const int64_t end = std::min(n, begin + o_.batch_size);
+      const std::vector<std::vector<int>> batch(prompts.begin() + begin, prompts.begin() + end);
+      const GenerationResult result = generate(judge_.model, batch, generation_);
+      for (int64_t r = begin; r < end; ++r) {
+        std::vector<int> tokens = result.tokens[r - begin];
+        const auto& stops = generation_.stop_tokens;
+        if (!tokens.empty() && std::find(stops.begin(), stops.end(), tokens.back()) != stops.end())
+          tokens.pop_back();
+        const std::string reply = judge_.tokenizer->decode(tokens, true);
+        const char exact = judge_grade(reply), loose = judge_grade(reply, true);
+        ++strict[exact ? std::string(1, exact) : "none"];
+        ++lenient[loose ? std::string(1, loose) : "none"];
+        if (loose) grade_sum += loose - 'A';
+        replies.push_back(reply);
+      }
+      progress.update(end);
+    }
+    progress.finish();
+    const int64_t graded = n - lenient.at("none");
+    return {{"model", judge_.path},
+            {"rows", n},
+            {"max_new_tokens", o_.max_new_tokens},
+            {"grades", strict},
+            {"grades_lenient", lenient},
+            {"mean_grade", graded > 0 ? json(grade_sum / static_cast<double>(graded)) : json()},
+            {"replies", replies}};
+  }
+
+ private:
+  JudgeModelOptions o_;
+  PretrainedModel judge_;
+  std::string template_;
+  GenerationOptions generation_;
+};
+
 }  // namespace
 
+SparseRow encode_text(Llama& encoder, const Tokenizer& tokenizer, const std::string& text,
+                      int64_t max_tokens) {
+  std::vector<int> ids = tokenizer.encode(text);
+  if (static_cast<int64_t>(ids.size()) > max_tokens) ids.resize(max_tokens);
+  if (ids.empty()) ids.push_back(tokenizer.eos_id());
+  torch::NoGradGuard no_grad;
+  const auto device = encoder->embed_tokens->weight.device();
+  const torch::Tensor input =
+      torch::tensor(std::vector<int64_t>(ids.begin(), ids.end()), torch::kLong)
+          .unsqueeze(0)
+          .to(device);
+  const torch::Tensor positions = torch::arange(input.size(1), input.options()).unsqueeze(0);
+  const torch::Tensor mean = encoder->hidden(encoder->embed(input), positions)
+                                 .mean(1)
+                                 .squeeze(0)
+                                 .to(torch::kCPU, torch::kDouble)
+                                 .contiguous();
+  const double norm = mean.norm().item<double>();
+  const auto values = mean.accessor<double, 1>();
+  SparseRow row;
+  for (int64_t c = 0; c < mean.size(0); ++c)
+    row.emplace_back(static_cast<int32_t>(c), norm > 0 ? values[c] / norm : 0.0);
+  return row;
+}
+
 json judge_explanations(const std::vector<JudgedExplainer>& explainers,
-                        const std::string& catalogue_dir) {
+                        const std::string& catalogue_dir, const JudgeModelOptions& judge,
+                        const TextEncoderOptions& encoder) {
   if (explainers.empty()) throw Error("align judge: no explanation files given");
   const SequenceDataset data = read_sequence_folder(catalogue_dir);
   std::vector<std::string> catalogue;
   for (int64_t item = 1; item < data.n_items(); ++item) catalogue.push_back(data.item_label(item));
   const TitleMatcher matcher(catalogue);
+  std::vector<std::vector<ExplanationRow>> all;
+  for (const auto& e : explainers) all.push_back(read_explanations(e.path));
+  if (!encoder.model.empty() && encoder.max_tokens < 1)
+    throw Error("align judge: --encoder-max-tokens must be at least 1");
+  std::optional<ModelJudge> model_judge;
+  if (!judge.model.empty()) {
+    if (judge.max_new_tokens < 1)
+      throw Error("align judge: --judge-max-new-tokens must be at least 1");
+    if (judge.batch_size < 1) throw Error("align judge: --batch-size must be at least 1");
+    model_judge.emplace(judge);
+  }
 
   json judged = json::object();
-  std::vector<std::vector<ExplanationRow>> all;
-  for (const auto& e : explainers) {
-    all.push_back(read_explanations(e.path));
+  for (size_t k = 0; k < explainers.size(); ++k) {
+    const JudgedExplainer& e = explainers[k];
     int64_t valid = 0, grade_a = 0, target = 0;
     double history_share = 0, hallucination = 0;
     std::map<std::string, int64_t> decisions;
-    for (const auto& row : all.back()) {
+    for (const auto& row : all[k]) {
       if (row.split != "valid") continue;
       ++valid;
       const ExplanationDecision decision = explanation_decision(row.answer);
@@ -130,10 +249,11 @@ json judge_explanations(const std::vector<JudgedExplainer>& explainers,
                       {"history_share", history_share / n},
                       {"target_mentioned", target / n},
                       {"hallucination_rate", hallucination / n}};
+    if (model_judge) judged[e.name]["judge_model"] = model_judge->grade(e.name, all[k]);
   }
 
   // The discriminators: the same number of train and of valid rows for every explainer.
-  json discriminators = nullptr;
+  json discriminators = nullptr, encoder_discriminators = nullptr;
   size_t train = SIZE_MAX, valid = SIZE_MAX;
   for (const auto& rows : all) {
     const auto count = [&](const char* split) {
@@ -164,10 +284,29 @@ json judge_explanations(const std::vector<JudgedExplainer>& explainers,
     options.n_train = train;
     options.n_test = valid;
     discriminators = run_discriminators(texts, options).to_json();
+    if (!encoder.model.empty()) {
+      PretrainedModel model = load_pretrained(encoder.model, torch::kFloat32,
+                                              resolve_device(encoder.device, "--device"));
+      size_t rows = 0;
+      for (const auto& t : texts) rows += t.texts.size();
+      Progress progress("align judge encoder", static_cast<int64_t>(rows), "text");
+      size_t done = 0;
+      for (auto& t : texts)
+        for (const std::string& text : t.texts) {
+          t.features.push_back(
+              encode_text(model.model, *model.tokenizer, text, encoder.max_tokens));
+          progress.update(static_cast<int64_t>(++done));
+        }
+      progress.finish();
+      encoder_discriminators = run_discriminators(texts, options).to_json();
+      encoder_discriminators["encoder"] = {{"model", model.path},
+                                           {"max_tokens", encoder.max_tokens}};
+    }
   }
   return {{"catalogue", catalogue_dir},
           {"explainers", judged},
           {"discriminators", discriminators},
+          {"encoder_discriminators", encoder_discriminators},
           {"discriminator_rows",
            {{"train", train == SIZE_MAX ? 0 : train}, {"valid", valid == SIZE_MAX ? 0 : valid}}}};
 }

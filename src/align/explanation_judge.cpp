@@ -639,6 +639,10 @@ DiscriminatorResult run_discriminators(const std::vector<ExplainerTexts>& explai
     if (!ex.scores.empty() && ex.scores.size() != rows)
       throw Error("discriminators: explainer \"" + ex.name + "\" has " + std::to_string(rows) +
                   " texts and " + std::to_string(ex.scores.size()) + " scores");
+    if (ex.features.size() != (explainers.front().features.empty() ? 0 : rows))
+      throw Error("discriminators: explainer \"" + ex.name + "\" has " + std::to_string(rows) +
+                  " texts and " + std::to_string(ex.features.size()) +
+                  " feature rows (every explainer needs one per text, or none)");
     result.names.push_back(ex.name);
     result.train_rows.push_back(static_cast<int64_t>(n_train));
     result.test_rows.push_back(static_cast<int64_t>(n_test));
@@ -647,20 +651,37 @@ DiscriminatorResult run_discriminators(const std::vector<ExplainerTexts>& explai
     train_labels.insert(train_labels.end(), n_train, static_cast<int>(e));
   }
 
+  // Given features: their dimension is the largest index used, plus one.
+  const bool given = !explainers.front().features.empty();
+  size_t given_features = 0;
+  for (const auto& ex : explainers)
+    for (const auto& row : ex.features)
+      for (const auto& [f, v] : row) given_features = std::max(given_features, size_t(f) + 1);
+
   const int classes = static_cast<int>(explainers.size());
   TfidfVectorizer vectorizer;
-  vectorizer.fit(train_texts);
+  std::vector<SparseRow> train_x;
+  if (given) {
+    for (size_t e = 0; e < explainers.size(); ++e)
+      train_x.insert(
+          train_x.end(), explainers[e].features.begin(),
+          explainers[e].features.begin() + static_cast<std::ptrdiff_t>(result.train_rows[e]));
+  } else {
+    vectorizer.fit(train_texts);
+    train_x = vectorizer.transform(train_texts);
+  }
   LogisticRegression classifier;
-  classifier.fit(vectorizer.transform(train_texts), train_labels, classes, vectorizer.features(),
+  classifier.fit(train_x, train_labels, classes, given ? given_features : vectorizer.features(),
                  options.logistic);
   int64_t correct = 0, total = 0;
   for (size_t e = 0; e < explainers.size(); ++e) {
     std::vector<int64_t> counts(explainers.size(), 0);
-    const auto& texts = explainers[e].texts;
+    const auto& ex = explainers[e];
     const size_t begin = static_cast<size_t>(result.train_rows[e]);
     const size_t end = begin + static_cast<size_t>(result.test_rows[e]);
     for (size_t r = begin; r < end; ++r) {
-      const int predicted = classifier.predict(vectorizer.transform(texts[r]));
+      const int predicted =
+          classifier.predict(given ? ex.features[r] : vectorizer.transform(ex.texts[r]));
       ++counts[predicted];
       correct += predicted == static_cast<int>(e);
       ++total;
@@ -677,10 +698,15 @@ DiscriminatorResult run_discriminators(const std::vector<ExplainerTexts>& explai
     const std::vector<std::string> texts(ex.texts.begin(), ex.texts.begin() + n_train);
     const std::vector<double> targets(ex.scores.begin(), ex.scores.begin() + n_train);
     TfidfVectorizer score_vectorizer;
-    score_vectorizer.fit(texts);
+    if (!given) score_vectorizer.fit(texts);
+    auto features_of = [&](std::ptrdiff_t r) {
+      return given ? ex.features[static_cast<size_t>(r)]
+                   : score_vectorizer.transform(ex.texts[static_cast<size_t>(r)]);
+    };
+    std::vector<SparseRow> x;
+    for (std::ptrdiff_t r = 0; r < n_train; ++r) x.push_back(features_of(r));
     RidgeRegression regressor;
-    regressor.fit(score_vectorizer.transform(texts), targets, score_vectorizer.features(),
-                  options.ridge);
+    regressor.fit(x, targets, given ? given_features : score_vectorizer.features(), options.ridge);
     double mean = 0;
     for (double t : targets) mean += t;
     mean /= static_cast<double>(targets.size());
@@ -690,7 +716,7 @@ DiscriminatorResult run_discriminators(const std::vector<ExplainerTexts>& explai
     score.test_rows = n_test;
     for (std::ptrdiff_t r = n_train; r < n_train + n_test; ++r) {
       const double truth = ex.scores[static_cast<size_t>(r)];
-      const double error = regressor.predict(score_vectorizer.transform(ex.texts[r])) - truth;
+      const double error = regressor.predict(features_of(r)) - truth;
       score.mse += error * error;
       score.mean_mse += (mean - truth) * (mean - truth);
     }

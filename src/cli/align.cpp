@@ -19,7 +19,11 @@
 //                         [--max-samples N] [--max-new-tokens N] [--min-new-tokens N]
 // answers the explanation prompt (align/align_explain.hpp);
 //   gavamoe align judge --explanations NAME=FILE ... --data SEQ_DIR --out FILE.json
-// judges the explanations of one or more explainers (align/align_judge.hpp).
+//                       [--judge-model M [--judge-max-new-tokens N] [--judge-rows N]]
+//                       [--encoder-model E [--encoder-max-tokens N]]
+// judges the explanations of one or more explainers (align/align_judge.hpp), with M as the
+// local judge model of the original's GPT-4 prompt and E as the discriminators' text encoder
+// when given.
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -273,6 +277,8 @@ void register_align_explain(CLI::App* align, CommonOptions& common) {
 struct AlignJudgeArgs {
   std::vector<std::string> explanations;
   std::string data, out;
+  JudgeModelOptions judge;
+  TextEncoderOptions encoder;
 };
 
 void run_align_judge(const AlignJudgeArgs& args, const CommonOptions& common) {
@@ -282,9 +288,15 @@ void run_align_judge(const AlignJudgeArgs& args, const CommonOptions& common) {
     const size_t at = spec.find('=');
     if (at == std::string::npos || at == 0 || at + 1 == spec.size())
       throw Error("align judge: --explanations takes NAME=FILE, got '" + spec + "'");
-    explainers.push_back({spec.substr(0, at), spec.substr(at + 1)});
+    const std::string name = spec.substr(0, at);
+    for (const JudgedExplainer& earlier : explainers)
+      if (earlier.name == name)
+        throw Error("align judge: the explainer name '" + name + "' is given twice");
+    explainers.push_back({name, spec.substr(at + 1)});
   }
-  const nlohmann::json result = judge_explanations(explainers, args.data);
+  TextEncoderOptions encoder = args.encoder;
+  encoder.device = args.judge.device;
+  const nlohmann::json result = judge_explanations(explainers, args.data, args.judge, encoder);
   write_file_atomic(args.out, result.dump(2) + "\n");
   std::printf("%-16s %6s %8s %9s %8s %8s\n", "explainer", "rows", "grade A", "history", "target",
               "halluc.");
@@ -293,13 +305,34 @@ void run_align_judge(const AlignJudgeArgs& args, const CommonOptions& common) {
                 static_cast<long long>(j.at("rows").get<int64_t>()),
                 j.at("grade_a_rate").get<double>(), j.at("history_share").get<double>(),
                 j.at("target_mentioned").get<double>(), j.at("hallucination_rate").get<double>());
-  const nlohmann::json& d = result.at("discriminators");
-  if (d.is_null()) {
-    std::printf("discriminators: skipped (they need two explainers with train and valid rows)\n");
-  } else {
-    std::printf("distinction accuracy %.3f\n", d.at("distinction").at("accuracy").get<double>());
+  for (const auto& [name, j] : result.at("explainers").items()) {
+    if (!j.contains("judge_model")) continue;
+    const nlohmann::json& m = j.at("judge_model");
+    const nlohmann::json& g = m.at("grades_lenient");
+    std::printf(
+        "judge model, %-16s A %lld  B %lld  C %lld  D %lld  unreadable %lld (exact tags: %lld)\n",
+        name.c_str(), static_cast<long long>(g.at("A").get<int64_t>()),
+        static_cast<long long>(g.at("B").get<int64_t>()),
+        static_cast<long long>(g.at("C").get<int64_t>()),
+        static_cast<long long>(g.at("D").get<int64_t>()),
+        static_cast<long long>(g.at("none").get<int64_t>()),
+        static_cast<long long>(m.at("rows").get<int64_t>() -
+                               m.at("grades").at("none").get<int64_t>()));
+  }
+  for (const char* key : {"discriminators", "encoder_discriminators"}) {
+    const nlohmann::json& d = result.at(key);
+    const bool tfidf = std::string(key) == "discriminators";
+    if (d.is_null()) {
+      if (tfidf)
+        std::printf(
+            "discriminators: skipped (they need two explainers with train and valid rows)\n");
+      continue;
+    }
+    const char* features = tfidf ? "TF-IDF" : "encoder";
+    std::printf("distinction accuracy (%s) %.3f\n", features,
+                d.at("distinction").at("accuracy").get<double>());
     for (const auto& [name, j] : d.at("score").items())
-      std::printf("score MSE %-16s %.4f (predicting the mean: %.4f)\n", name.c_str(),
+      std::printf("score MSE (%s) %-16s %.4f (predicting the mean: %.4f)\n", features, name.c_str(),
                   j.at("mse").get<double>(), j.at("mean_mse").get<double>());
   }
   std::printf("judgement in %s\n", args.out.c_str());
@@ -313,6 +346,32 @@ void register_align_judge(CLI::App* align, CommonOptions& common) {
       ->required();
   command->add_option("--data", args->data, "Sequence folder (the titles' catalogue)")->required();
   command->add_option("--out", args->out, "Judgement file (.json)")->required();
+  auto* judge_model = command->add_option(
+      "--judge-model", args->judge.model,
+      "Local instruct model for the original's GPT-4 judge prompt (smollm2, GGUF, HF folder)");
+  command
+      ->add_option("--judge-max-new-tokens", args->judge.max_new_tokens,
+                   "Judge reply length at most (default 500, the original's)")
+      ->check(CLI::PositiveNumber)
+      ->needs(judge_model);
+  command
+      ->add_option("--judge-rows", args->judge.max_rows,
+                   "Valid rows per explainer the judge model reads (default 0: all)")
+      ->check(CLI::NonNegativeNumber)
+      ->needs(judge_model);
+  command->add_option("--batch-size", args->judge.batch_size, "Judge prompts per batch (default 4)")
+      ->check(CLI::PositiveNumber)
+      ->needs(judge_model);
+  auto* encoder = command->add_option(
+      "--encoder-model", args->encoder.model,
+      "Pretrained LLM whose mean-pooled hidden states feed the discriminators besides TF-IDF");
+  command
+      ->add_option("--encoder-max-tokens", args->encoder.max_tokens,
+                   "Tokens of an explanation the encoder reads (default 512, bert-base's)")
+      ->check(CLI::PositiveNumber)
+      ->needs(encoder);
+  command->add_option("--device", args->judge.device,
+                      "cpu, cuda, cuda:N or auto (judge and encoder models)");
   add_common_options(command, common);
   command->callback([args, &common] { run_align_judge(*args, common); });
 }

@@ -268,4 +268,14 @@ GenerationResult beam_search(Llama& model, const std::vector<std::vector<int>>& 
   return result;
 }
 
+GenerationOptions answer_generation_options(const Tokenizer& tokenizer) {
+  GenerationOptions options;
+  options.stop_tokens = tokenizer.end_of_generation_ids();
+  for (int id : {tokenizer.bos_id(), tokenizer.pad_id()})
+    if (id >= 0 && std::find(options.stop_tokens.begin(), options.stop_tokens.end(), id) ==
+                       options.stop_tokens.end())
+      options.banned_tokens.push_back(id);
+  return options;
+}
+
 }  // namespace gavamoe

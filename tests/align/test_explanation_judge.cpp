@@ -534,5 +534,42 @@ TEST(ExplanationJudge, DiscriminatorProtocol) {
   EXPECT_THROW(run_discriminators(bad, options), Error);
 }
 
+// Given features (a text encoder's) replace TF-IDF: on texts that are all the same word, TF-IDF
+// has nothing to tell the explainers or the scores apart by, the features have.
+TEST(ExplanationJudge, DiscriminatorsOnGivenFeatures) {
+  std::vector<ExplainerTexts> explainers(2);
+  for (int e = 0; e < 2; ++e) {
+    explainers[e].name = e == 0 ? "hybrid" : "base";
+    for (int r = 0; r < 30; ++r) {
+      const double score = (r * 7 % 11) / 2.0;
+      explainers[e].texts.push_back("same");
+      explainers[e].scores.push_back(score);
+      // Feature e marks the explainer; feature 2 carries the score.
+      explainers[e].features.push_back({{e, 1.0}, {2, score}});
+    }
+  }
+  DiscriminatorOptions options;
+  options.n_train = 20;
+  options.n_test = 10;
+  const auto with_features = run_discriminators(explainers, options);
+  EXPECT_EQ(with_features.accuracy, 1.0);
+  ASSERT_EQ(with_features.score.size(), 2u);
+  for (const auto& s : with_features.score) EXPECT_LT(s.mse, 0.05 * s.mean_mse) << s.name;
+  for (auto& ex : explainers) ex.features.clear();
+  const auto with_tfidf = run_discriminators(explainers, options);
+  EXPECT_EQ(with_tfidf.accuracy, 0.5);  // every text the same: one class for all
+  for (const auto& s : with_tfidf.score) EXPECT_NEAR(s.mse, s.mean_mse, 1e-9) << s.name;
+  // Features for one explainer only, or one row short: one error naming the explainer.
+  explainers[1].features.assign(30, {{0, 1.0}});
+  EXPECT_THROW(run_discriminators(explainers, options), Error);
+  explainers[0].features.assign(29, {{0, 1.0}});
+  try {
+    run_discriminators(explainers, options);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("\"hybrid\""), std::string::npos) << error.what();
+  }
+}
+
 }  // namespace
 }  // namespace gavamoe

@@ -7,13 +7,20 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "gavamoe/align/align_batches.hpp"
+#include "gavamoe/align/align_judge.hpp"
 #include "gavamoe/align/align_trainer.hpp"
+#include "gavamoe/align/alignment_metrics.hpp"
 #include "gavamoe/align/alignment_prompt.hpp"
+#include "gavamoe/align/explanation_judge.hpp"
 #include "gavamoe/align/surrogate.hpp"
+#include "gavamoe/infer/generator.hpp"
+#include "gavamoe/model/pretrained.hpp"
 #include "gavamoe/model/safetensors.hpp"
 #include "gavamoe/text/chat_template.hpp"
 #include "model/tiny_chat_base.hpp"
@@ -453,6 +460,103 @@ TEST(AlignCli, TrainEvalAndTheBaselineEndToEnd) {
   EXPECT_EQ(judged.at("discriminator_rows").at("train").get<int64_t>(), 4);
   ASSERT_FALSE(judged.at("discriminators").is_null());
   EXPECT_TRUE(judged.at("discriminators").at("score").contains("hybrid"));
+  EXPECT_FALSE(judged.at("explainers").at("hybrid").contains("judge_model"));
+
+  // A local judge model (a tiny chat base long enough for the judge prompt, which its few
+  // merges make thousands of tokens): each of the first 3 valid rows' judge prompt as one user
+  // turn of its chat template, answered greedily, equals generate() on that prompt alone.
+  const std::string judge_base = test::write_tiny_chat_base(f.dir + "/judge", 5, 8192);
+  // The same base as the discriminators' text encoder besides TF-IDF.
+  r = test::run_gavamoe("align judge --explanations hybrid=" + f.dir + "/run.jsonl none=" + f.dir +
+                            "/none.jsonl --data " + f.dir + "/seq --out " + f.dir +
+                            "/judged-by-model.json --judge-model " + judge_base +
+                            " --judge-max-new-tokens 5 --judge-rows 3 --batch-size 1 "
+                            "--encoder-model " +
+                            judge_base + " --encoder-max-tokens 64 --threads 1",
+                        f.dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("judge model, hybrid"), std::string::npos) << r.out;
+  const json model_judged = json::parse(test::read_text(f.dir + "/judged-by-model.json"));
+  const json& encoded = model_judged.at("encoder_discriminators");
+  ASSERT_FALSE(encoded.is_null());
+  EXPECT_GE(encoded.at("distinction").at("accuracy").get<double>(), 0.0);
+  EXPECT_LE(encoded.at("distinction").at("accuracy").get<double>(), 1.0);
+  EXPECT_TRUE(encoded.at("score").contains("hybrid"));
+  EXPECT_EQ(encoded.at("encoder").at("max_tokens"), 64);
+  EXPECT_EQ(model_judged.at("discriminators"), judged.at("discriminators"));  // TF-IDF unchanged
+  const json& by_model = model_judged.at("explainers").at("hybrid").at("judge_model");
+  EXPECT_EQ(by_model.at("rows").get<int64_t>(), 3);
+  for (const char* grades : {"grades", "grades_lenient"}) {
+    int64_t counted = 0;
+    for (const auto& [grade, n] : by_model.at(grades).items()) counted += n.get<int64_t>();
+    EXPECT_EQ(counted, 3) << grades;
+  }
+  ASSERT_EQ(by_model.at("replies").size(), 3u);
+  PretrainedModel judge = load_pretrained(judge_base);
+  GenerationOptions greedy = answer_generation_options(*judge.tokenizer);
+  greedy.max_new_tokens = 5;
+  for (size_t k = 0; k < 3; ++k) {
+    const json& row = explanations[4 + k];  // the valid rows follow the 4 train rows
+    const std::string prompt =
+        judge_prompt(split_text(row.at("history").get<std::string>(), "; "), row.at("target"),
+                     row.at("label") == "Yes", row.at("answer"));
+    const std::vector<int> ids = encode_chat_prompt(
+        *judge.tokenizer, render_chat("chatml", {{"user", prompt}}, true, *judge.tokenizer));
+    std::vector<int> reply = generate(judge.model, {ids}, greedy).tokens[0];
+    const auto& stops = greedy.stop_tokens;
+    if (!reply.empty() && std::find(stops.begin(), stops.end(), reply.back()) != stops.end())
+      reply.pop_back();
+    EXPECT_EQ(by_model.at("replies")[k], judge.tokenizer->decode(reply, true)) << k;
+  }
+  // The encoder's row of a text: its final hidden states' mean, L2-normalised, one entry per
+  // hidden unit; only the first max_tokens tokens count.
+  const std::string text = explanations[4].at("history");  // the tiny answers may be empty
+  const SparseRow row = encode_text(judge.model, *judge.tokenizer, text, 1000000);
+  ASSERT_EQ(row.size(), static_cast<size_t>(judge.config.hidden_size));
+  std::vector<int> ids = judge.tokenizer->encode(text);
+  ASSERT_GT(ids.size(), 3u);
+  {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor input =
+        torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())).unsqueeze(0);
+    const torch::Tensor mean =
+        judge.model->hidden(judge.model->embed(input), torch::arange(input.size(1)).unsqueeze(0))
+            .mean(1)[0]
+            .to(torch::kDouble);
+    const torch::Tensor expected = mean / mean.norm();
+    double norm = 0;
+    for (const auto& [c, v] : row) {
+      EXPECT_NEAR(v, expected[c].item<double>(), 1e-6) << c;
+      norm += v * v;
+    }
+    EXPECT_NEAR(norm, 1.0, 1e-9);
+  }
+  const std::string first_three = judge.tokenizer->decode({ids.begin(), ids.begin() + 3}, false);
+  if (judge.tokenizer->encode(first_three) == std::vector<int>(ids.begin(), ids.begin() + 3))
+    EXPECT_EQ(encode_text(judge.model, *judge.tokenizer, text, 3),
+              encode_text(judge.model, *judge.tokenizer, first_three, 3));
+  // A judge model that is not there or too short for the prompts, or one name twice: one error
+  // line (after the loaded model's info line), no judgement file.
+  for (const std::string& args :
+       {"--explanations hybrid=" + f.dir + "/run.jsonl --judge-model " + f.dir + "/nowhere",
+        "--explanations hybrid=" + f.dir + "/run.jsonl --judge-model " + f.base,
+        "--explanations a=" + f.dir + "/run.jsonl a=" + f.dir + "/none.jsonl"}) {
+    r = test::run_gavamoe("align judge " + args + " --data " + f.dir + "/seq --out " + f.dir +
+                              "/not-judged.json --threads 1",
+                          f.dir);
+    EXPECT_NE(r.exit_code, 0) << args;
+    std::istringstream err(r.err);
+    int errors = 0, others = 0;
+    for (std::string line; std::getline(err, line);) {
+      if (line.find("] error ") != std::string::npos)
+        ++errors;
+      else if (line.find("] info ") == std::string::npos)
+        ++others;
+    }
+    EXPECT_EQ(errors, 1) << r.err;
+    EXPECT_EQ(others, 0) << r.err;
+    EXPECT_FALSE(fs::exists(f.dir + "/not-judged.json")) << args;
+  }
 }
 
 // --nproc 2 (gloo on the CPU) against one process with the same global batch (2 micro-batches

@@ -204,6 +204,9 @@ struct ExplainerTexts {
   std::vector<std::string> texts;  // in the order of the explanation rows
   std::vector<double> scores;      // the recommender's raw score of each row's (user, item)
                                    // (pos_score for Yes, neg_score for No); empty: no regressor
+  // Fixed features of each text (a text encoder's embedding), the same for every explainer:
+  // used in place of TF-IDF, which is fitted on the training texts; empty: TF-IDF.
+  std::vector<SparseRow> features;
 };
 struct DiscriminatorOptions {
   size_t n_train = 2000;  // per explainer: rows [0, n_train) train ...
@@ -213,11 +216,13 @@ struct DiscriminatorOptions {
 };
 struct DiscriminatorResult {
   std::vector<std::string> names;  // the explainers, in the order given
-  // The distinction classifier: class k = explainer k, TF-IDF fitted on all training texts.
+  // The distinction classifier: class k = explainer k, TF-IDF fitted on all training texts (or
+  // the given features).
   double accuracy = 0;
   std::vector<std::vector<int64_t>> predicted;  // [explainer block][predicted class]
   std::vector<int64_t> train_rows, test_rows;   // per explainer
-  // The score predictor: one per explainer with scores, TF-IDF fitted on its training texts.
+  // The score predictor: one per explainer with scores, TF-IDF fitted on its training texts (or
+  // the given features).
   struct Score {
     std::string name;
     double mse = 0;
@@ -231,8 +236,9 @@ struct DiscriminatorResult {
   nlohmann::json to_json() const;
 };
 // The original's protocol (run_cls.sh, run_reg.sh) with the split of DiscriminatorOptions.
-// Fewer than two explainers, an explainer with no training or no test rows, or scores whose
-// count is not the texts' count are a gavamoe::Error naming the explainer.
+// Fewer than two explainers, an explainer with no training or no test rows, or scores or
+// features whose count is not the texts' count (features given for some explainers only
+// included) are a gavamoe::Error naming the explainer.
 DiscriminatorResult run_discriminators(const std::vector<ExplainerTexts>& explainers,
                                        const DiscriminatorOptions& options = {});
 

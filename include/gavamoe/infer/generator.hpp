@@ -11,6 +11,7 @@
 
 #include "gavamoe/infer/sampler.hpp"
 #include "gavamoe/model/llama.hpp"
+#include "gavamoe/text/tokenizer.hpp"
 
 namespace gavamoe {
 
@@ -34,6 +35,10 @@ struct GenerationResult {
   std::vector<std::vector<std::vector<int>>> hypotheses;
   std::vector<torch::Tensor> step_logits;  // with keep_logits: [B, V] float32 per step
 };
+
+// The stops of a chat model's answer: its tokenizer's end-of-generation ids; BOS and pad (where
+// they are not among those) are banned, so that a weak model cannot open a new sequence.
+GenerationOptions answer_generation_options(const Tokenizer& tokenizer);
 
 // `routing` and `placeholders` hold one row per prompt (see Llama::hidden and Llama::embed);
 // placeholder ids in the prompts may lie beyond the vocabulary.

@@ -39,18 +39,7 @@ MODEL_CONFIG="${MODEL_CONFIG:-configs/model-tiny.json}"
 VOCAB="${VOCAB:-2000}"
 mkdir -p "$RUNS"
 
-stage() {  # stage NAME OUTPUT COMMAND...: runs COMMAND unless OUTPUT exists, and times it
-  local name="$1" output="$2"
-  shift 2
-  if [[ -e "$output" ]]; then
-    echo "== $name: $output exists, skipped" >&2
-    return
-  fi
-  echo "== $name" >&2
-  local start=$SECONDS
-  "$@"
-  echo "== $name: $((SECONDS - start)) s" >&2
-}
+source "$ROOT/scripts/stage.sh"
 
 if [[ ! -e "$DATA" ]]; then
   case "$NAME" in

@@ -25,8 +25,11 @@ namespace {
 
 using nlohmann::json;
 
+// One explained row, its label and history parsed once for every judge.
 struct ExplanationRow {
-  std::string split, label, history, target, answer;
+  std::string split, target, answer;
+  bool label_yes = false;                   // the recommender's label is "yes"
+  std::vector<std::string> history_titles;  // the history's titles, in order
   double score = 0;
 };
 
@@ -40,8 +43,8 @@ std::vector<ExplanationRow> read_explanations(const std::string& path) {
   auto make = [&](auto field, const std::string& where) {
     ExplanationRow row;
     row.split = field("split");
-    row.label = field("label");
-    row.history = field("history");
+    row.label_yes = normalise_answer(field("label")) == "yes";
+    row.history_titles = split_text(field("history"), "; ");
     row.target = field("target");
     row.answer = field("answer");
     try {
@@ -124,8 +127,8 @@ class ModelJudge {
     std::vector<std::vector<int>> prompts;
     const int64_t context = judge_.config.max_position_embeddings;
     for (const ExplanationRow* row : judged) {
-      const std::string prompt = judge_prompt(split_text(row->history, "; "), row->target,
-                                              normalise_answer(row->label) == "yes", row->answer);
+      const std::string prompt =
+          judge_prompt(row->history_titles, row->target, row->label_yes, row->answer);
       prompts.push_back(encode_chat_prompt(
           *judge_.tokenizer, render_chat(template_, {{"user", prompt}}, true, *judge_.tokenizer)));
       const auto length = static_cast<int64_t>(prompts.back().size());
@@ -234,8 +237,8 @@ json judge_explanations(const std::vector<JudgedExplainer>& explainers,
       ++valid;
       const ExplanationDecision decision = explanation_decision(row.answer);
       ++decisions[explanation_decision_name(decision)];
-      grade_a += rule_grade_a(decision, normalise_answer(row.label) == "yes");
-      const Grounding g = grounding(matcher, row.answer, split_text(row.history, "; "), row.target);
+      grade_a += rule_grade_a(decision, row.label_yes);
+      const Grounding g = grounding(matcher, row.answer, row.history_titles, row.target);
       history_share += g.history_share;
       hallucination += g.hallucination_rate;
       target += g.target_mentioned;

@@ -339,8 +339,9 @@ void run_align_judge(const AlignJudgeArgs& args, const CommonOptions& common) {
 }
 
 void register_align_judge(CLI::App* align, CommonOptions& common) {
-  CLI::App* command =
-      align->add_subcommand("judge", "Offline judges of explanations (rule, grounding, TF-IDF)");
+  CLI::App* command = align->add_subcommand("judge",
+                                            "Judges of explanations: the rule grade, grounding, "
+                                            "the discriminators, optionally a judge model");
   auto args = std::make_shared<AlignJudgeArgs>();
   command->add_option("--explanations", args->explanations, "NAME=FILE from align explain")
       ->required();

@@ -12,6 +12,7 @@
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/core/progress.hpp"
 #include "gavamoe/infer/generator.hpp"
 #include "gavamoe/rec/rec_run.hpp"
 #include "gavamoe/train/device.hpp"
@@ -60,11 +61,13 @@ class AlignEvaluator {
   void score(const std::string& task, const std::vector<int64_t>& rows, AlignMetricMeans& means,
              std::vector<json>& lines) {
     const TaskDecoding decoding = task_decoding(task);
+    Progress progress("align eval " + task, static_cast<int64_t>(rows.size()), "sample");
     for (size_t begin = 0; begin < rows.size(); begin += o_.batch_size) {
-      const std::vector<int64_t> batch(rows.begin() + begin,
-                                       rows.begin() + std::min(rows.size(), begin + o_.batch_size));
+      const size_t end = std::min(rows.size(), begin + o_.batch_size);
+      const std::vector<int64_t> batch(rows.begin() + begin, rows.begin() + end);
       if (decoding.max_new_tokens == 0) {
         score_binary(batch, means, lines);
+        progress.update(static_cast<int64_t>(end));
         continue;
       }
       const auto predictions = generate_answers(batch, decoding);
@@ -90,7 +93,9 @@ class AlignEvaluator {
         means.add(task, metrics);
         lines.push_back(std::move(line));
       }
+      progress.update(static_cast<int64_t>(end));
     }
+    progress.finish();
   }
 
  private:

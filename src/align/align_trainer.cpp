@@ -205,6 +205,7 @@ json train(const AlignTrainOptions& o_in, const std::string& run_dir, bool resum
   metrics["epoch_seconds"] = result.epoch_seconds;
   metrics["train_seconds"] = train_seconds;
   metrics["validation_seconds"] = result.validation_seconds;
+  metrics["peak_rss_mib"] = result.peak_rss_mib;
   if (is_main) write_file_atomic(run_dir + "/metrics.json", metrics.dump(2) + "\n");
   return metrics;
 }

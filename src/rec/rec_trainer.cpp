@@ -226,6 +226,7 @@ json train(const SequenceDataset& data, const RecTrainOptions& o, const std::str
        result.epoch_seconds.empty() ? json() : json(train_seconds / result.epoch_seconds.size())},
       {"train_seconds", train_seconds},
       {"validation_seconds", result.validation_seconds},
+      {"peak_rss_mib", result.peak_rss_mib},
       {"parameters", parameters},
       {"samples",
        {{"train", split.train.size()},

@@ -340,6 +340,7 @@ class ExplainerRun {
         {"train_seconds", train_seconds},
         {"epoch_seconds", result.epoch_seconds},
         {"validation_seconds", result.validation_seconds},
+        {"peak_rss_mib", result.peak_rss_mib},
         {"ranks", world()},
         {"device", device_.str()},
         {"seed", o_.seed}};

@@ -19,6 +19,7 @@
 #include "gavamoe/core/error.hpp"
 #include "gavamoe/core/json_file.hpp"
 #include "gavamoe/core/log.hpp"
+#include "gavamoe/core/peak_memory.hpp"
 #include "gavamoe/core/progress.hpp"
 #include "gavamoe/core/seed_mix.hpp"
 #include "gavamoe/model/safetensors.hpp"
@@ -131,6 +132,7 @@ class TrainingRun {
     result.early_stopped = early;
     result.epoch_seconds = epoch_seconds_;
     result.validation_seconds = validation_seconds_;
+    result.peak_rss_mib = std::max(peak_rss_mib_before_, peak_rss_mib());
     return result;
   }
 
@@ -352,6 +354,7 @@ class TrainingRun {
         {"epoch_seconds", epoch_seconds_},
         {"epoch_seconds_now", epoch_seconds_now_},
         {"validation_seconds", validation_seconds_},
+        {"peak_rss_mib", std::max(peak_rss_mib_before_, peak_rss_mib())},
         {"log", log_}};
     write_file_atomic((tmp / "state.json").string(), state.dump() + "\n");
     fs::remove_all(old);
@@ -387,6 +390,7 @@ class TrainingRun {
       epoch_seconds_ = state.at("epoch_seconds").get<std::vector<double>>();
       epoch_seconds_now_ = state.at("epoch_seconds_now").get<double>();
       validation_seconds_ = state.at("validation_seconds").get<double>();
+      peak_rss_mib_before_ = state.value("peak_rss_mib", 0.0);  // older checkpoints: none
       log_ = state.at("log");
     } catch (const json::exception&) {
       throw file_error(state_path, "checkpoint state is damaged");
@@ -461,7 +465,8 @@ class TrainingRun {
   std::vector<double> epoch_seconds_;
   double epoch_seconds_now_ = 0;
   double validation_seconds_ = 0;
-  Weights best_;  // CPU
+  double peak_rss_mib_before_ = 0;  // the processes before a resume, from the checkpoint
+  Weights best_;                    // CPU
   json log_ = json::array();
 };
 

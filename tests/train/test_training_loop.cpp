@@ -1,6 +1,6 @@
 // The shared training loop (training_loop.hpp) on a real data-parallel gloo group: a 2-rank run
 // takes one process's steps, a killed 2-rank run resumes exactly, and a checkpoint refuses
-// another world size.
+// another world size; the peak memory a run reports, against the kernel's, across a resume.
 //
 // The ranks are this test binary started again through run_local_workers, filtered to
 // TrainingLoopRank.Run, with the scenario and the run folder in environment variables; a rank
@@ -10,11 +10,13 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <string>
 
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/json_file.hpp"
 #include "gavamoe/model/safetensors.hpp"
 #include "gavamoe/train/data_parallel.hpp"
 #include "gavamoe/train/training_loop.hpp"
@@ -157,6 +159,39 @@ TEST(TrainingLoop, TwoRankRunResumesExactlyWithTwoRanksOnly) {
   EXPECT_EQ(
       test::max_difference(dir + "/straight/" + kFinalWeights, dir + "/killed/" + kFinalWeights),
       0.0);
+}
+
+// The peak resident memory of this process, from the kernel's own account (VmHWM, KiB), in MiB.
+double status_peak_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  double kib = 0;
+  while (status >> key) {
+    if (key == "VmHWM:") {
+      status >> kib;
+      break;
+    }
+  }
+  return kib / 1024.0;
+}
+
+// A run's peak memory is the process's own (the kernel's VmHWM), is kept in the checkpoint, and a
+// resumed run reports the larger of its own and the processes' before it.
+TEST(TrainingLoop, PeakMemoryIsTheProcessesAndOutlivesAResume) {
+  const std::string dir = test::scratch_dir() + "/run";
+  EXPECT_TRUE(train_linear(dir, false, 6, nullptr).stopped);
+  const std::string state_path = dir + "/checkpoint/state.json";
+  nlohmann::json state = read_json_file(state_path);
+  const double saved = state.at("peak_rss_mib").get<double>(), kernel = status_peak_mib();
+  EXPECT_GT(saved, 10.0);  // a process with torch loaded holds tens of MiB at least
+  EXPECT_LE(saved, kernel + 1e-9);
+  EXPECT_GE(saved, 0.95 * kernel);  // the small run after it grows the peak by little, if at all
+
+  state["peak_rss_mib"] = 1e6;  // as if an earlier process had peaked far higher
+  std::ofstream(state_path) << state.dump() << "\n";
+  const TrainingResult resumed = train_linear(dir, true, 0, nullptr);
+  EXPECT_FALSE(resumed.stopped);
+  EXPECT_EQ(resumed.peak_rss_mib, 1e6);
 }
 
 }  // namespace

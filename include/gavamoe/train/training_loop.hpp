@@ -112,6 +112,7 @@ struct TrainingResult {
   bool early_stopped = false;
   std::vector<double> epoch_seconds;  // training time of each finished epoch, validation excluded
   double validation_seconds = 0;
+  double peak_rss_mib = 0;  // this rank's peak resident memory, over the resumes of the run
 };
 
 // Trains `model` (its parameters that require gradients) on `task` with its run folder

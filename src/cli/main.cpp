@@ -10,13 +10,15 @@
 //   export      write a trained model back in the Hugging Face layout
 //   rec         RecExplainer's target recommenders: train, eval, label
 //
-// Every user error is one line on stderr and exit code 2.
+// Every user error is one line on stderr and exit code 2. A training stopped by SIGINT or SIGTERM
+// (with a checkpoint) says so in one line and exits as the shell reports the signal (130, 143).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
 
 #include "gavamoe/cli/command.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/interrupt.hpp"
 #include "gavamoe/core/log.hpp"
 
 namespace gavamoe::cli {
@@ -66,6 +68,9 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kUserErrorExit;
   } catch (const cli::CommandStatus& status) {
     return status.code;
+  } catch (const Interrupted& e) {
+    if (*e.what()) log::error("%s", e.what());  // empty: a rank other than 0
+    return e.exit_code();
   } catch (const Error& e) {
     log::error("%s", e.what());
     return kUserErrorExit;

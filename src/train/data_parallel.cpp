@@ -22,6 +22,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/interrupt.hpp"
 #include "gavamoe/core/log.hpp"
 
 #ifdef USE_C10D_NCCL
@@ -374,14 +375,22 @@ int run_local_workers(int nproc, const std::vector<std::string>& argv) {
   if (nproc < 1) throw Error("--nproc must be at least 1, got " + std::to_string(nproc));
   if (argv.empty()) throw Error("--nproc: no command line to start");
   const int port = free_port();
+  // The workers run in a process group of their own, so a Ctrl-C reaches this launcher only,
+  // which passes every SIGINT and SIGTERM on to all of them once.
+  const InterruptScope interrupts(InterruptScope::Policy::count_all);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
   std::vector<pid_t> running;
   for (int rank = 0; rank < nproc; ++rank) {
     std::vector<std::string> args = argv;
     std::vector<std::string> environment = worker_environment(rank, nproc, port);
     pid_t pid = 0;
-    const int failed = ::posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr,
+    const int failed = ::posix_spawn(&pid, "/proc/self/exe", nullptr, &attributes,
                                      c_strings(args).data(), c_strings(environment).data());
     if (failed != 0) {
+      posix_spawnattr_destroy(&attributes);
       for (pid_t started : running) ::kill(started, SIGTERM);
       for (pid_t started : running) ::waitpid(started, nullptr, 0);
       throw Error("--nproc: cannot start rank " + std::to_string(rank) + ": " +
@@ -389,14 +398,19 @@ int run_local_workers(int nproc, const std::vector<std::string>& argv) {
     }
     running.push_back(pid);
   }
-  // Poll our own children only; after the first failure the survivors get SIGTERM, then
-  // SIGKILL if they are still there after a grace period.
+  posix_spawnattr_destroy(&attributes);
+  // Poll our own children only; after the first failure the survivors get SIGTERM (unless they
+  // were interrupted, and are stopping at a checkpoint already), then SIGKILL if they are still
+  // there after a grace period.
   constexpr auto kPoll = std::chrono::milliseconds(20);
   constexpr auto kGrace = std::chrono::seconds(10);
   int first_failure = 0;
   std::chrono::steady_clock::time_point stop_time;
   bool killed = false;
+  int passed_on = 0;
   while (!running.empty()) {
+    for (; passed_on < InterruptScope::count(); ++passed_on)
+      for (pid_t worker : running) ::kill(worker, InterruptScope::last_signal());
     for (size_t i = 0; i < running.size();) {
       int status = 0;
       const pid_t done = ::waitpid(running[i], &status, WNOHANG);
@@ -409,7 +423,8 @@ int run_local_workers(int nproc, const std::vector<std::string>& argv) {
       if (code != 0 && first_failure == 0) {
         first_failure = code;
         stop_time = std::chrono::steady_clock::now();
-        for (pid_t survivor : running) ::kill(survivor, SIGTERM);
+        if (passed_on == 0)
+          for (pid_t survivor : running) ::kill(survivor, SIGTERM);
       }
     }
     if (first_failure != 0 && !killed && std::chrono::steady_clock::now() - stop_time > kGrace) {
@@ -418,6 +433,8 @@ int run_local_workers(int nproc, const std::vector<std::string>& argv) {
     }
     if (!running.empty()) std::this_thread::sleep_for(kPoll);
   }
+  // The workers have said where they stopped; the launcher exits as they did.
+  if (passed_on > 0 && first_failure != 0) throw Interrupted("", InterruptScope::last_signal());
   return first_failure;
 }
 

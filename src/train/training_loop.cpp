@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -17,6 +18,7 @@
 
 #include "gavamoe/core/atomic_file.hpp"
 #include "gavamoe/core/error.hpp"
+#include "gavamoe/core/interrupt.hpp"
 #include "gavamoe/core/json_file.hpp"
 #include "gavamoe/core/log.hpp"
 #include "gavamoe/core/peak_memory.hpp"
@@ -93,6 +95,12 @@ class TrainingRun {
   }
 
   TrainingResult run(bool resume) {
+    const InterruptScope interrupts(
+        InterruptScope::Policy::second_ends,
+        is_main() ? o_.name +
+                        ": interrupted; stopping after this step with a checkpoint "
+                        "(interrupt again to stop at once)"
+                  : "");
     if (resume) {
       load_checkpoint();
     } else {
@@ -117,6 +125,7 @@ class TrainingRun {
       position_ = 0;
       validate(/*before_training=*/false);
       save_checkpoint();
+      if (interrupt_agreed()) throw interrupted();
     }
     const bool early = bad_validations_ >= o_.patience;
     if (early)
@@ -132,11 +141,13 @@ class TrainingRun {
     result.early_stopped = early;
     result.epoch_seconds = epoch_seconds_;
     result.validation_seconds = validation_seconds_;
-    result.peak_rss_mib = std::max(peak_rss_mib_before_, peak_rss_mib());
+    result.peak_rss_mib = run_peak_rss_mib();
     return result;
   }
 
  private:
+  // The peak over this process and the ones before a resume.
+  double run_peak_rss_mib() const { return std::max(peak_rss_mib_before_, peak_rss_mib()); }
   bool is_main() const { return !dp_ || dp_->is_main(); }
   int rank() const { return dp_ ? dp_->rank() : 0; }
   int world() const { return dp_ ? dp_->world_size() : 1; }
@@ -149,6 +160,27 @@ class TrainingRun {
     std::vector<double> values = {value};
     dp_->all_reduce_sum(values);
     return values[0];
+  }
+
+  // Whether any rank has been sent SIGINT or SIGTERM: every rank asks after the same step, so
+  // all stop there together (one all-reduce of a number a step).
+  bool interrupt_agreed() { return sum_over_ranks(InterruptScope::count() > 0 ? 1.0 : 0.0) > 0; }
+
+  // After the checkpoint of an interrupted run; rank 0 says where it stopped, the others nothing.
+  Interrupted interrupted() const {
+    const int signal = InterruptScope::last_signal() ? InterruptScope::last_signal() : SIGTERM;
+    if (!is_main()) return Interrupted("", signal);
+    const std::string where =
+        position_ == 0
+            ? log::format("the end of epoch %lld", static_cast<long long>(epoch_))
+            : log::format("epoch %lld, step %lld of %lld", static_cast<long long>(epoch_ + 1),
+                          static_cast<long long>(position_),
+                          static_cast<long long>(steps_per_epoch_));
+    return Interrupted(log::format("%s: interrupted by %s after step %lld (%s), checkpoint "
+                                   "saved; resume with --resume %s",
+                                   o_.name.c_str(), signal_name(signal).c_str(),
+                                   static_cast<long long>(step_), where.c_str(), dir_.c_str()),
+                       signal);
   }
 
   // ---- training ----
@@ -227,7 +259,10 @@ class TrainingRun {
       if (step_ % o_.log_every == 0) log_training();
       if (progress) progress->update(position_, loss);
       const bool stop = o_.stop_after_steps > 0 && step_ == o_.stop_after_steps;
-      if (stop || (o_.checkpoint_every > 0 && step_ % o_.checkpoint_every == 0)) save_checkpoint();
+      const bool interrupt = interrupt_agreed();
+      if (stop || interrupt || (o_.checkpoint_every > 0 && step_ % o_.checkpoint_every == 0))
+        save_checkpoint();
+      if (interrupt) throw interrupted();
       if (stop) return false;
     }
     if (progress) progress->finish();
@@ -354,7 +389,7 @@ class TrainingRun {
         {"epoch_seconds", epoch_seconds_},
         {"epoch_seconds_now", epoch_seconds_now_},
         {"validation_seconds", validation_seconds_},
-        {"peak_rss_mib", std::max(peak_rss_mib_before_, peak_rss_mib())},
+        {"peak_rss_mib", run_peak_rss_mib()},
         {"log", log_}};
     write_file_atomic((tmp / "state.json").string(), state.dump() + "\n");
     fs::remove_all(old);

@@ -68,8 +68,11 @@ std::vector<int64_t> micro_batch_share(const std::vector<int64_t>& order, int64_
 
 // `gavamoe ... --nproc N`: starts N copies of this program (argv: the whole command line, argv[0]
 // first, without --nproc) with RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR=127.0.0.1 and a free
-// MASTER_PORT set; waits for all; when one fails, stops the others (SIGTERM, then SIGKILL after
-// 10 s). Returns the exit code (first failure, 128 + signal for a killed rank, or 0).
+// MASTER_PORT set, in a process group of their own; waits for all; when one fails, stops the
+// others (SIGTERM, then SIGKILL after 10 s). A SIGINT or SIGTERM sent to this process is passed
+// on to every worker (the training loop stops them at a checkpoint), and once they have exited
+// it throws Interrupted (with no message: rank 0 has said where it stopped). Returns the exit
+// code (first failure, 128 + signal for a killed rank, or 0).
 int run_local_workers(int nproc, const std::vector<std::string>& argv);
 
 }  // namespace gavamoe

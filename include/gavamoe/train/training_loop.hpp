@@ -26,7 +26,9 @@
 // state.json: step, epoch, position, best score and epoch, validations, plateau state, timing,
 // the log so far), replaced as a whole every checkpoint_every steps and after every
 // validation. On the CPU a resumed run ends with bit-identical weights to an uninterrupted one.
-// When the loop returns, the model holds the best validation's weights.
+// When the loop returns, the model holds the best validation's weights. SIGINT or SIGTERM
+// (interrupt.hpp) stops the run after the step it is in (or the validation, at an epoch's end):
+// it saves a checkpoint and throws Interrupted; a second signal ends the process at once.
 //
 // Data parallelism (a DataParallel group of W ranks; nullptr: one process): every rank holds
 // the whole task and shuffles the same order; rank r takes the contiguous share
@@ -39,7 +41,8 @@
 // 0's score decides for all (it is shared with an all-reduce), so the ranks agree on the best
 // weights, the learning-rate cuts and the early stop without moving weights. Only rank 0
 // writes the log and the checkpoints (the others wait for it); a checkpoint records the world
-// size and resumes only with the same one.
+// size and resumes only with the same one. An interrupt of any rank stops all of them after the
+// same step (they agree on it with an all-reduce every step).
 //
 // Users: the explainer (explainer_trainer.cpp), the target recommenders (rec_trainer.cpp) and
 // the aligned LLM (align_trainer.cpp).
